@@ -1,0 +1,1 @@
+"""Latent Studio: a desktop studio for generative models."""

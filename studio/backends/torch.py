@@ -1,0 +1,86 @@
+"""PyTorch sessions: an architecture from studio.nets with weights from safetensors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from studio.backends.base import DeviceChoice, Session, check_shape, concrete_shape
+from studio.core.errors import ModelError
+from studio.core.manifest import NetworkSpec
+
+
+def pick_device(device: str) -> tuple[str, str | None]:
+    """(torch device string, fallback reason or None) for "auto" | "cpu" | "gpu"."""
+    import torch
+
+    if device == "cpu":
+        return "cpu", None
+    if torch.cuda.is_available():
+        return "cuda:0", None
+    if torch.backends.mps.is_available():
+        return "mps", None
+    return "cpu", ("no GPU (CUDA or MPS) is available to PyTorch" if device == "gpu" else None)
+
+
+class TorchSession(Session):
+    def __init__(self, spec: NetworkSpec, device: str = "auto", threads: int | None = None) -> None:
+        import torch
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        from studio.nets.registry import build
+
+        if spec.safetensors is None or spec.architecture is None:
+            raise ModelError(
+                f"{spec.name}: the manifest names no safetensors file and architecture"
+            )
+        if threads:
+            torch.set_num_threads(threads)
+        torch_device, fallback = pick_device(device)
+        module = build(spec.architecture, spec.config)
+        name = spec.safetensors.path.name
+        try:
+            state = load_file(str(spec.safetensors.path))
+        except (SafetensorError, OSError) as exc:
+            raise ModelError(f"{name}: not a readable safetensors file ({exc})") from exc
+        try:
+            module.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ModelError(
+                f"{name}: weights do not fit architecture {spec.architecture!r} ({exc})"
+            ) from exc
+        self._module = module.eval().to(torch_device)
+        self._torch = torch
+        super().__init__(
+            spec, DeviceChoice("torch", torch_device, fallback), spec.safetensors.sha256
+        )
+        self._check_declared_shapes()
+
+    def _check_declared_shapes(self) -> None:
+        # torch modules do not declare shapes: run a batch of one and compare.
+        probe = {t.name: np.zeros(concrete_shape(t.shape), np.float32) for t in self.spec.inputs}
+        for tensor in self.spec.outputs:
+            check_shape(self._run(probe)[tensor.name].shape, tensor, f"{self.spec.name} output")
+
+    def _run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        torch = self._torch
+        args = [
+            torch.from_numpy(np.ascontiguousarray(inputs[t.name], np.float32)).to(
+                self.choice.device
+            )
+            for t in self.spec.inputs
+        ]
+        with torch.inference_mode():
+            outputs = self._module(*args)
+        if isinstance(outputs, torch.Tensor):
+            outputs = (outputs,)
+        if len(outputs) != len(self.spec.outputs):
+            raise ModelError(
+                f"{self.spec.name}: the network returned {len(outputs)} outputs, "
+                f"the manifest declares {len(self.spec.outputs)}"
+            )
+        return {
+            t.name: o.float().cpu().numpy() for t, o in zip(self.spec.outputs, outputs, strict=True)
+        }

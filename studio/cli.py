@@ -1,0 +1,184 @@
+"""Headless verbs: `studio models`, `studio generate`, `studio info`.
+
+Errors are one line on stderr and exit status 2; nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from studio.core.catalog import Catalog
+from studio.core.errors import MediaError, RequestError, StudioError
+from studio.core.requests import BACKENDS, DEVICES, ImageRequest
+
+
+def _grid(text: str) -> tuple[int, int]:
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"grid must look like 4x4, got {text!r}") from None
+    return rows, cols
+
+
+def _direction(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep or not name:
+            raise ValueError
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"direction must look like PC1=2.5, got {text!r}"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="studio",
+        description="Latent Studio: generate and explore images with generative models. "
+        "Run without a verb to open the window.",
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    verbs.add_parser("models", help="list bundled and user models")
+
+    gen = verbs.add_parser("generate", help="render an image (or a grid) to a file")
+    gen.add_argument("--model", help="model id (see `studio models`)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument(
+        "--direction",
+        action="append",
+        type=_direction,
+        default=[],
+        metavar="NAME=VALUE",
+        help="move along a latent direction, e.g. PC1=2",
+    )
+    gen.add_argument(
+        "--truncation",
+        type=float,
+        default=None,
+        help="redraw latent values beyond this magnitude (e.g. 0.7)",
+    )
+    gen.add_argument(
+        "--grid",
+        type=_grid,
+        default=(1, 1),
+        metavar="RxC",
+        help="rows x columns of consecutive seeds",
+    )
+    gen.add_argument("--backend", choices=BACKENDS, default="auto")
+    gen.add_argument("--device", choices=DEVICES, default="auto")
+    gen.add_argument("--upscale", type=int, default=1, help="integer upscale (nearest)")
+    gen.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="FILE",
+        help="reproduce the settings stored in an exported image",
+    )
+    gen.add_argument("--out", type=Path, required=True, help=".png, .webp or .jpg")
+    gen.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
+    info = verbs.add_parser("info", help="print the settings stored in an exported file")
+    info.add_argument("file", type=Path)
+    return parser
+
+
+def cmd_models(catalog: Catalog) -> int:
+    if not catalog.entries:
+        print("no models found")
+        return 0
+    print(f"{'id':<24} {'family':<10} {'modality':<9} {'backends':<12} {'size':>8}  source")
+    for entry in catalog.entries:
+        m = entry.manifest
+        if m is None:
+            print(f"{entry.folder.name:<24} BROKEN: {entry.error}")
+            continue
+        size = f"{m.size_bytes / 1e6:.1f} MB"
+        print(
+            f"{m.id:<24} {m.family:<10} {m.modality:<9} {','.join(m.backends):<12} "
+            f"{size:>8}  {entry.source}"
+        )
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace, catalog: Catalog) -> int:
+    from studio.engine.run import run_to_completion
+    from studio.engine.runtime import ModelRuntime
+    from studio.media.image import image_format, read_provenance, upscale, write_image
+
+    image_format(args.out)  # reject a bad extension before loading anything
+    if args.upscale < 1 or args.upscale > 64:
+        raise RequestError(f"--upscale must be 1 to 64, got {args.upscale}")
+    upscale_factor = args.upscale
+    stored = None
+    if args.source is not None:
+        stored = read_provenance(args.source)
+        if stored is None:
+            raise MediaError(f"{args.source}: carries no Latent Studio settings")
+        request = stored.request
+        upscale_factor = stored.upscale
+    else:
+        if not args.model:
+            raise RequestError("give --model ID (or --from FILE)")
+        request = ImageRequest(
+            model_id=args.model,
+            seed=args.seed,
+            offsets=tuple(args.direction),
+            truncation=args.truncation,
+            grid=args.grid,
+            backend=args.backend,
+            device=args.device,
+        )
+    runtime = ModelRuntime(catalog)
+    result = run_to_completion(runtime.image_job(request))
+    provenance = dataclasses.replace(result.provenance, upscale=upscale_factor)
+    if stored is not None and stored.model_sha256 != provenance.model_sha256:
+        print(
+            f"studio: warning: {request.model_id} changed since {args.source.name} was made; "
+            "pixels may differ",
+            file=sys.stderr,
+        )
+    pixels = upscale(result.pixels, upscale_factor)
+    write_image(args.out, pixels, provenance, overwrite=args.overwrite)
+    choice = f"{provenance.backend}/{provenance.provider}"
+    print(
+        f"wrote {args.out} ({pixels.shape[1]}x{pixels.shape[0]}, {choice}, "
+        f"{result.seconds * 1000:.1f} ms)"
+    )
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from studio.media.image import read_provenance
+
+    provenance = read_provenance(args.file)
+    if provenance is None:
+        print(f"{args.file}: no Latent Studio settings stored")
+        return 1
+    data = provenance.to_dict()
+    data.pop("latent")
+    request = data.pop("request")
+    for key, value in {**request, **data}.items():
+        print(f"{key:<14} {value}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.verb == "models":
+            return cmd_models(Catalog())
+        if args.verb == "generate":
+            return cmd_generate(args, Catalog())
+        if args.verb == "info":
+            return cmd_info(args)
+    except StudioError as exc:
+        print(f"studio: error: {exc}", file=sys.stderr)
+        return 2
+    parser.print_help()
+    return 0

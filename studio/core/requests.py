@@ -1,0 +1,98 @@
+"""Frozen requests: everything that determines a result, compared by value.
+
+Two equal requests give identical pixels on the same model file, backend and provider, so the
+engine drops a request equal to the last one and a request plus a model sha256 is provenance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.core.errors import RequestError
+from studio.core.priors import check_seed
+
+BACKENDS = ("auto", "onnx", "torch")
+DEVICES = ("auto", "cpu", "gpu")
+MAX_GRID_CELLS = 256
+
+
+def _offsets(
+    values: Mapping[str, float] | tuple[tuple[str, float], ...],
+) -> tuple[tuple[str, float], ...]:
+    items = values.items() if isinstance(values, Mapping) else values
+    cleaned = []
+    for name, value in items:
+        value = float(value)
+        if not math.isfinite(value):
+            raise RequestError(f"direction {name!r} has a non-finite value {value}")
+        if value != 0.0:
+            cleaned.append((str(name), value))
+    return tuple(sorted(cleaned))
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """One latent point (or a grid of seeds around it) of an image model."""
+
+    model_id: str
+    seed: int = 0
+    offsets: tuple[tuple[str, float], ...] = field(default=())  # (direction, slider value)
+    truncation: float | None = None  # prior truncation; None = the plain prior
+    grid: tuple[int, int] = (1, 1)  # rows, columns; cell k uses seed + k
+    backend: str = "auto"
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_seed(self.seed)
+        object.__setattr__(self, "offsets", _offsets(self.offsets))
+        rows, cols = self.grid
+        if rows < 1 or cols < 1 or rows * cols > MAX_GRID_CELLS:
+            raise RequestError(f"grid {rows}x{cols} must have 1 to {MAX_GRID_CELLS} cells")
+        if self.truncation is not None and not (0 < self.truncation <= 10):
+            raise RequestError(f"truncation must be in (0, 10], got {self.truncation}")
+        if self.backend not in BACKENDS:
+            raise RequestError(
+                f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
+            )
+        if self.device not in DEVICES:
+            raise RequestError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+
+    @property
+    def offset_map(self) -> dict[str, float]:
+        return dict(self.offsets)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "seed": self.seed,
+            "offsets": self.offset_map,
+            "truncation": self.truncation,
+            "grid": list(self.grid),
+            "backend": self.backend,
+            "device": self.device,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ImageRequest:
+        """Inverse of to_dict; raises RequestError naming the bad key."""
+        try:
+            grid = tuple(int(v) for v in data.get("grid", (1, 1)))
+            if len(grid) != 2:
+                raise ValueError("grid needs two numbers")
+            truncation = data.get("truncation")
+            return cls(
+                model_id=str(data["model_id"]),
+                seed=int(data.get("seed", 0)),
+                offsets=_offsets(dict(data.get("offsets", {}))),
+                truncation=None if truncation is None else float(truncation),
+                grid=(grid[0], grid[1]),
+                backend=str(data.get("backend", "auto")),
+                device=str(data.get("device", "auto")),
+            )
+        except KeyError as exc:
+            raise RequestError(f"request is missing {exc.args[0]!r}") from exc
+        except (TypeError, ValueError) as exc:
+            raise RequestError(f"request has an invalid value ({exc})") from exc

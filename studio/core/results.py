@@ -1,0 +1,30 @@
+"""What jobs yield and return: progress reports and finished results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from studio.core.provenance import Provenance
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a long job: also a cancellation point for the engine."""
+
+    fraction: float  # 0..1
+    message: str = ""
+    preview: np.ndarray | None = None  # (H, W, 3) uint8, when the family has one
+
+
+@dataclass(frozen=True, eq=False)
+class ImageResult:
+    pixels: np.ndarray  # (H, W, 3) uint8; a grid is tiled row-major
+    latents: np.ndarray  # (cells, *latent_shape) float32
+    provenance: Provenance
+    seconds: float  # wall time of the model runs
+
+    @property
+    def request(self):
+        return self.provenance.request

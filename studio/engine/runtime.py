@@ -1,0 +1,70 @@
+"""Loads models for the engine: manifest -> verified files -> sessions -> family instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from studio.backends.select import open_session, resolve_backend
+from studio.core.catalog import Catalog
+from studio.core.manifest import MANIFEST_NAME, Manifest, verify_sha256
+from studio.core.requests import ImageRequest
+from studio.engine.cache import ByteBoundedCache
+from studio.families.base import ImageFamily, ImageJob
+from studio.families.registry import family_for
+
+DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DeviceSettings:
+    """The user's compute override (Settings dialog / CLI flags)."""
+
+    device: str = "auto"  # "auto" | "cpu" | "gpu"
+    threads: int | None = None  # intra-op threads; None = backend default
+
+
+class ModelRuntime:
+    def __init__(self, catalog: Catalog, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self.catalog = catalog
+        self.settings = DeviceSettings()
+        self._cache: ByteBoundedCache[ImageFamily] = ByteBoundedCache(cache_bytes)
+        self._verified: set[tuple[str, str]] = set()
+
+    def family(self, model_id: str, backend: str = "auto", device: str = "auto") -> ImageFamily:
+        """The loaded family for a model; cached by everything that changes its output."""
+        manifest = self.catalog.get(model_id)
+        family_cls = family_for(manifest)
+        backend = resolve_backend(manifest, backend)
+        device = self.settings.device if device == "auto" else device
+        hashes = tuple(
+            sorted(
+                (name, (spec.onnx if backend == "onnx" else spec.safetensors).sha256)  # type: ignore[union-attr]
+                for name, spec in manifest.networks.items()
+            )
+        )
+        key = (manifest.id, str(manifest.folder), hashes, backend, device, self.settings.threads)
+
+        def load() -> ImageFamily:
+            self._verify(manifest, backend)
+            sessions = {
+                name: open_session(manifest, name, backend, device, self.settings.threads)
+                for name in family_cls.networks
+            }
+            return family_cls(manifest, sessions)
+
+        return self._cache.get_or_create(
+            key, load, lambda fam: sum(s.nbytes for s in fam.sessions.values())
+        )
+
+    def _verify(self, manifest: Manifest, backend: str) -> None:
+        fmt = "onnx" if backend == "onnx" else "safetensors"
+        for name, spec in manifest.networks.items():
+            weights = getattr(spec, fmt)
+            if weights is not None and (str(weights.path), weights.sha256) not in self._verified:
+                verify_sha256(weights, manifest.folder / MANIFEST_NAME, f"networks.{name}.{fmt}")
+                self._verified.add((str(weights.path), weights.sha256))
+
+    def image_job(self, request: ImageRequest) -> ImageJob:
+        """The engine job for `request`: loading happens on the worker thread too."""
+        family = self.family(request.model_id, request.backend, request.device)
+        return (yield from family.generate(request))

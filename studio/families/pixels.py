@@ -1,0 +1,25 @@
+"""Network output tensors -> displayable uint8 pictures."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def to_uint8(batch: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """(N, C, H, W) float in value_range -> (N, H, W, 3) uint8; grey is repeated to RGB."""
+    low, high = value_range
+    scaled = (np.asarray(batch, np.float32) - low) * (255.0 / (high - low))
+    images = np.clip(np.rint(scaled), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    return images
+
+
+def tile(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """(rows*cols, H, W, C) -> (rows*H, cols*W, C), row-major."""
+    n, h, w, c = images.shape
+    if n != rows * cols:
+        raise ValueError(f"{n} images do not fill a {rows}x{cols} grid")
+    return (
+        images.reshape(rows, cols, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, c)
+    )

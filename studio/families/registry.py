@@ -1,0 +1,32 @@
+"""Explicit family registry: a manifest's `family` key -> the class that runs it."""
+
+from __future__ import annotations
+
+from studio.core.errors import ManifestError
+from studio.core.manifest import MANIFEST_NAME, Manifest
+from studio.families.base import ImageFamily
+from studio.families.gan import GanFamily
+
+FAMILIES: dict[str, type[ImageFamily]] = {}
+
+
+def register(family: type[ImageFamily]) -> None:
+    if family.name in FAMILIES:
+        raise ValueError(f"family {family.name!r} is already registered")
+    FAMILIES[family.name] = family
+
+
+register(GanFamily)
+
+
+def family_for(manifest: Manifest) -> type[ImageFamily]:
+    """The family class for `manifest`, after checking the manifest gives what it needs."""
+    if manifest.family not in FAMILIES:
+        raise ManifestError(
+            manifest.folder / MANIFEST_NAME,
+            "family",
+            f"{manifest.family!r} is not a known family; known: {', '.join(sorted(FAMILIES))}",
+        )
+    family = FAMILIES[manifest.family]
+    family.check_manifest(manifest)
+    return family

@@ -1,0 +1,155 @@
+"""Image files with provenance: PNG (iTXt chunk), WebP (XMP packet), JPEG (COM segment).
+
+Writes are atomic (a temporary file in the same folder, then a rename) and never replace an
+existing file unless asked to.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import unescape as xml_unescape
+
+import numpy as np
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
+
+from studio.core.errors import MediaError
+from studio.core.provenance import PROVENANCE_KEY, Provenance
+
+FORMATS = {".png": "PNG", ".webp": "WEBP", ".jpg": "JPEG", ".jpeg": "JPEG"}
+MAX_PIXELS = 64_000_000  # larger images are refused before decoding (decompression bombs)
+_XMP_PATTERN = re.compile(rb"<ls:provenance>(.*?)</ls:provenance>", re.S)
+_XMP_TEMPLATE = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    'xmlns:ls="https://latent-studio.invalid/ns/1.0/"><ls:provenance>{}</ls:provenance>'
+    "</rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+
+
+def image_format(path: Path) -> str:
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise MediaError(
+            f"{path.name}: unsupported image type {path.suffix!r}; use .png, .webp or .jpg"
+        ) from None
+
+
+def upscale(pixels: np.ndarray, factor: int, smooth: bool = False) -> np.ndarray:
+    """(H, W, 3) uint8 -> (H*factor, W*factor, 3); nearest keeps small pictures crisp."""
+    if factor == 1:
+        return pixels
+    if not smooth:
+        return pixels.repeat(factor, axis=0).repeat(factor, axis=1)
+    h, w = pixels.shape[:2]
+    resized = Image.fromarray(pixels).resize((w * factor, h * factor), Image.Resampling.LANCZOS)
+    return np.asarray(resized)
+
+
+def encode_image(
+    pixels: np.ndarray, fmt: str, provenance: Provenance | None, quality: int = 95
+) -> bytes:
+    image = Image.fromarray(np.ascontiguousarray(pixels, np.uint8), "RGB")
+    text = provenance.to_json() if provenance else None
+    buffer = io.BytesIO()
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        if text:
+            info.add_itxt(PROVENANCE_KEY, text)
+        image.save(buffer, "PNG", pnginfo=info, optimize=False)
+    elif fmt == "WEBP":
+        extra = {"xmp": _XMP_TEMPLATE.format(xml_escape(text)).encode()} if text else {}
+        image.save(buffer, "WEBP", quality=quality, **extra)
+    else:
+        extra = {"comment": f"{PROVENANCE_KEY}:{text}".encode()} if text else {}
+        image.save(buffer, "JPEG", quality=quality, **extra)
+    return buffer.getvalue()
+
+
+def write_image(
+    path: Path,
+    pixels: np.ndarray,
+    provenance: Provenance | None = None,
+    overwrite: bool = False,
+    quality: int = 95,
+) -> Path:
+    """Write pixels (H, W, 3) uint8 to `path` with provenance embedded; returns the path."""
+    path = Path(path)
+    data = encode_image(pixels, image_format(path), provenance, quality)
+    write_atomic(path, data, overwrite)
+    return path
+
+
+def write_atomic(path: Path, data: bytes, overwrite: bool = False) -> None:
+    if path.exists() and not overwrite:
+        raise MediaError(f"{path} already exists; choose another name or allow overwriting")
+    folder = path.parent
+    if not folder.is_dir():
+        raise MediaError(f"{path}: folder {folder} does not exist")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise MediaError(f"{path}: cannot write in {folder} ({exc.strerror})") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        if overwrite:
+            os.replace(temp, path)
+        else:
+            os.link(temp, path)  # fails if the name was taken meanwhile: never clobber
+            os.unlink(temp)
+    except FileExistsError:
+        os.unlink(temp)
+        raise MediaError(f"{path} already exists; choose another name") from None
+    except OSError as exc:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise MediaError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+
+
+def read_image(path: Path) -> tuple[np.ndarray, Provenance | None]:
+    """(pixels (H, W, 3) uint8, provenance or None). Raises MediaError naming the reason."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise MediaError(
+                    f"{path.name}: {image.width}x{image.height} is larger than "
+                    f"{MAX_PIXELS // 1_000_000} megapixels"
+                )
+            image.load()
+            provenance_text = _provenance_text(image)
+            pixels = np.asarray(image.convert("RGB"))
+    except FileNotFoundError:
+        raise MediaError(f"{path}: no such file") from None
+    except Image.DecompressionBombError:
+        raise MediaError(f"{path.name}: larger than {MAX_PIXELS // 1_000_000} megapixels") from None
+    except UnidentifiedImageError:
+        raise MediaError(f"{path.name}: not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise MediaError(f"{path.name}: damaged or truncated image ({exc})") from exc
+    provenance = Provenance.from_json(provenance_text) if provenance_text else None
+    return pixels, provenance
+
+
+def read_provenance(path: Path) -> Provenance | None:
+    return read_image(path)[1]
+
+
+def _provenance_text(image: Image.Image) -> str | None:
+    if image.format == "PNG":
+        return image.info.get(PROVENANCE_KEY)
+    if image.format == "WEBP":
+        xmp = image.info.get("xmp")
+        match = _XMP_PATTERN.search(xmp if isinstance(xmp, bytes) else (xmp or "").encode())
+        return xml_unescape(match.group(1).decode()) if match else None
+    comment = image.info.get("comment", b"")
+    prefix = f"{PROVENANCE_KEY}:".encode()
+    if isinstance(comment, bytes) and comment.startswith(prefix):
+        return comment[len(prefix) :].decode("utf-8", "replace")
+    return None

@@ -1,0 +1,39 @@
+"""Explicit registry of network architectures a manifest may name for the torch backend."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from torch import nn
+
+from studio.core.errors import ModelError
+from studio.nets import dcgan
+
+ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {}
+
+
+def register(name: str, module: type[nn.Module], config: type) -> None:
+    if name in ARCHITECTURES:
+        raise ValueError(f"architecture {name!r} is already registered")
+    ARCHITECTURES[name] = (module, config)
+
+
+register("dcgan", dcgan.Generator, dcgan.DCGANConfig)
+
+
+def build(name: str, config: Mapping[str, Any]) -> nn.Module:
+    """Instantiate architecture `name` with manifest `config` (keys of its config dataclass)."""
+    if name not in ARCHITECTURES:
+        raise ModelError(
+            f"unknown architecture {name!r}; known: {', '.join(sorted(ARCHITECTURES))}"
+        )
+    module_cls, config_cls = ARCHITECTURES[name]
+    known = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ModelError(
+            f"architecture {name!r} has no config keys {unknown}; known: {sorted(known)}"
+        )
+    return module_cls(config_cls(**config))

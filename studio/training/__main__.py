@@ -1,0 +1,33 @@
+"""`python -m studio.training MODEL_ID`: rebuild a bundled model from its data.
+
+Never imported by the app. Each recipe writes models/MODEL_ID/ (weights, manifest.toml with
+sha256s, train command and data licence); previews and checkpoints go to runs/MODEL_ID/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from studio.training import gan_emoji
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPES = {gan_emoji.MODEL_ID: gan_emoji.build}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m studio.training", description=__doc__)
+    parser.add_argument("model", choices=sorted(RECIPES))
+    parser.add_argument("--minutes", type=float, default=40.0, help="training time budget")
+    parser.add_argument("--steps", type=int, default=None, help="stop after this many steps")
+    parser.add_argument("--out", type=Path, default=None, help="default: models/MODEL")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    out = args.out or REPO / "models" / args.model
+    RECIPES[args.model](out, REPO / "runs" / args.model, args.minutes, args.steps)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

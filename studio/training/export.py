@@ -1,0 +1,65 @@
+"""Write a trained network as a bundled model: ONNX + safetensors + manifest.toml."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+import torch
+from safetensors.torch import save_file
+
+from studio.core.manifest import file_sha256
+
+
+def export_onnx(
+    module: torch.nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    input_name: str,
+    output_name: str,
+) -> None:
+    """One self-contained .onnx file with a dynamic batch axis."""
+    module.eval()
+    with warnings.catch_warnings():
+        # torch's exporter trips over its own deprecations (treespec FutureWarning): not ours
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.onnx.export(
+            module,
+            (example,),
+            str(path),
+            input_names=[input_name],
+            output_names=[output_name],
+            dynamic_shapes={input_name: {0: torch.export.Dim("batch", min=1, max=1024)}},
+            external_data=False,
+            dynamo=True,
+            verbose=False,
+        )
+
+
+def export_safetensors(module: torch.nn.Module, path: Path) -> None:
+    save_file({k: v.detach().contiguous() for k, v in module.state_dict().items()}, str(path))
+
+
+def onnx_torch_max_diff(module: torch.nn.Module, onnx_path: Path, example: np.ndarray) -> float:
+    """Largest absolute difference between torch eager and ONNX Runtime on `example`."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    (onnx_out,) = session.run(None, {session.get_inputs()[0].name: example})
+    with torch.no_grad():
+        torch_out = module(torch.from_numpy(example)).numpy()
+    return float(np.abs(onnx_out - torch_out).max())
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
+    """manifest.toml in `folder`, filling each network file's sha256 from disk."""
+    for network in manifest.get("networks", {}).values():
+        for fmt in ("onnx", "safetensors"):
+            if fmt in network:
+                network[fmt]["sha256"] = file_sha256(folder / network[fmt]["path"])
+    path = folder / "manifest.toml"
+    path.write_text(tomli_w.dumps(manifest), encoding="utf-8")
+    return path
