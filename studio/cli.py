@@ -170,6 +170,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.verb is None:
+        from studio.gui.app import run
+
+        return run()
     try:
         if args.verb == "models":
             return cmd_models(Catalog())
@@ -180,5 +184,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StudioError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)
         return 2
-    parser.print_help()
     return 0

@@ -56,3 +56,21 @@ def open_session(
     from studio.backends.torch import TorchSession
 
     return TorchSession(spec, device, threads)
+
+
+def gpu_devices() -> list[str]:
+    """GPU paths the installed runtimes offer; imports ONNX Runtime (and torch if loaded)."""
+    import sys
+
+    found = []
+    if "onnx" in installed_backends():
+        from studio.backends.onnx import available_gpu_providers
+
+        found += [f"onnx: {p}" for p in available_gpu_providers()]
+    torch = sys.modules.get("torch")  # importing torch only to list devices costs ~1 s
+    if torch is not None:
+        if torch.cuda.is_available():
+            found.append(f"torch: cuda ({torch.cuda.get_device_name(0)})")
+        elif torch.backends.mps.is_available():
+            found.append("torch: mps")
+    return found

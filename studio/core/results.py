@@ -24,6 +24,7 @@ class ImageResult:
     latents: np.ndarray  # (cells, *latent_shape) float32
     provenance: Provenance
     seconds: float  # wall time of the model runs
+    fallback: str | None = None  # why it did not run where asked or expected (e.g. no GPU)
 
     @property
     def request(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 
 from studio.backends.select import open_session, resolve_backend
 from studio.core.catalog import Catalog
@@ -11,8 +12,19 @@ from studio.core.requests import ImageRequest
 from studio.engine.cache import ByteBoundedCache
 from studio.families.base import ImageFamily, ImageJob
 from studio.families.registry import family_for
+from studio.latent.directions import Directions
 
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a panel needs to build its controls, read without loading any network."""
+
+    manifest: Manifest
+    direction_names: tuple[str, ...]
+    explained_variance: tuple[float, ...]
+    has_truncation: bool  # a normal prior can be truncated
 
 
 @dataclass(frozen=True)
@@ -64,7 +76,26 @@ class ModelRuntime:
                 verify_sha256(weights, manifest.folder / MANIFEST_NAME, f"networks.{name}.{fmt}")
                 self._verified.add((str(weights.path), weights.sha256))
 
+    def describe(self, model_id: str) -> ModelInfo:
+        """Controls for a model; raises StudioError for a model the app cannot run."""
+        manifest = self.catalog.get(model_id)
+        family_for(manifest)
+        names: tuple[str, ...] = ()
+        variance: tuple[float, ...] = ()
+        if manifest.directions_file is not None and manifest.latent_shape is not None:
+            directions = Directions.load(manifest.directions_file, prod(manifest.latent_shape))
+            names = directions.names
+            variance = tuple(float(v) for v in directions.explained_variance)
+        return ModelInfo(manifest, names, variance, manifest.prior == "normal")
+
     def image_job(self, request: ImageRequest) -> ImageJob:
         """The engine job for `request`: loading happens on the worker thread too."""
         family = self.family(request.model_id, request.backend, request.device)
         return (yield from family.generate(request))
+
+
+def available_gpu_backends() -> list[str]:
+    """GPU execution paths this installation offers, e.g. ['onnx: CUDAExecutionProvider']."""
+    from studio.backends.select import gpu_devices
+
+    return gpu_devices()

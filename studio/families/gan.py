@@ -103,4 +103,5 @@ class GanFamily(ImageFamily):
             app_version=app_version(),
             latent=tuple(float(v) for v in z[0].ravel()),
         )
-        return ImageResult(tile(np.concatenate(pictures), rows, cols), z, provenance, seconds)
+        pixels = tile(np.concatenate(pictures), rows, cols)
+        return ImageResult(pixels, z, provenance, seconds, choice.fallback)

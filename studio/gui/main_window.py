@@ -1,0 +1,234 @@
+"""The studio window: model browser, one tab per panel, menus, status bar, settings."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QUndoStack,
+)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+)
+
+from studio.core.catalog import Catalog
+from studio.core.errors import StudioError
+from studio.core.provenance import Provenance
+from studio.engine.runtime import DeviceSettings, ModelRuntime
+from studio.engine.scheduler import Engine
+from studio.gui.image_panel import ImagePanel
+from studio.gui.model_browser import ModelBrowser
+from studio.gui.settings_dialog import SettingsDialog
+from studio.media.image import FORMATS, read_provenance, upscale, write_image
+
+IMAGE_FILTER = "Images (*.png *.webp *.jpg *.jpeg)"
+EXPORT_FILTERS = "PNG (*.png);;WebP (*.webp);;JPEG (*.jpg)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self, catalog: Catalog, settings: QSettings, runtime: ModelRuntime | None = None
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("Latent Studio")
+        self.setAcceptDrops(True)
+        self.settings = settings
+        self.engine = Engine()
+        self.runtime = runtime or ModelRuntime(catalog)
+        self.runtime.settings = DeviceSettings(
+            str(settings.value("compute/device", "auto")),
+            int(str(settings.value("compute/threads", 0))) or None,
+        )
+        self.undo = QUndoStack(self)
+        self.error_box: QMessageBox | None = None  # the last error shown (kept for tests)
+
+        self.browser = ModelBrowser(catalog)
+        dock = QDockWidget("Models")
+        dock.setObjectName("models-dock")
+        dock.setWidget(self.browser)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.models_dock = dock
+
+        self.image_panel = ImagePanel(self.engine, self.runtime, self.undo)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.image_panel, "Image")
+        self.setCentralWidget(self.tabs)
+
+        self.device_label = QLabel("No model loaded")
+        self.statusBar().addPermanentWidget(self.device_label)
+
+        self.browser.modelChosen.connect(self.image_panel.set_model)
+        self.image_panel.modelChanged.connect(self._model_changed)
+        self.image_panel.status.connect(self.device_label.setText)
+        self.image_panel.failed.connect(self.show_error)
+        self._build_menus()
+        self._restore(catalog)
+
+    # -- menus ------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        def action(menu, text: str, slot, shortcut=None) -> QAction:
+            act = menu.addAction(text)
+            act.triggered.connect(slot)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            return act
+
+        file_menu = self.menuBar().addMenu("&File")
+        action(file_menu, "&Open image…", self._open_dialog, QKeySequence.StandardKey.Open)
+        action(file_menu, "&Export image…", self._export_dialog, "Ctrl+E")
+        file_menu.addSeparator()
+        action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = self.menuBar().addMenu("&Edit")
+        undo = self.undo.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.undo.createRedoAction(self, "&Redo")
+        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        edit.addAction(undo)
+        edit.addAction(redo)
+        edit.addSeparator()
+        action(edit, "&Copy image", self.copy_image, QKeySequence.StandardKey.Copy)
+        edit.addSeparator()
+        action(edit, "&Settings…", self._settings_dialog, QKeySequence.StandardKey.Preferences)
+
+        view = self.menuBar().addMenu("&View")
+        self.fullscreen_action = action(view, "&Full-screen canvas", self.toggle_full_screen, "F11")
+        self.fullscreen_action.setCheckable(True)
+
+    # -- models -----------------------------------------------------------------------------
+    def _restore(self, catalog: Catalog) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 780)
+        ids = self.browser.model_ids()
+        last = str(self.settings.value("models/last", ""))
+        first = last if last in ids else (ids[0] if ids else None)
+        if first is not None:
+            self.image_panel.set_model(first)
+            self.undo.clear()  # opening the app is not an edit
+
+    def _model_changed(self, model_id: str) -> None:
+        self.browser.select(model_id)
+        self.settings.setValue("models/last", model_id)
+
+    # -- files ------------------------------------------------------------------------------
+    def _open_dialog(self) -> None:
+        folder = str(self.settings.value("files/last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", folder, IMAGE_FILTER)
+        if path:
+            self.open_file(Path(path))
+
+    def open_file(self, path: Path) -> bool:
+        """Restore the settings stored in an exported image. False (and a message) if none."""
+        try:
+            provenance = read_provenance(path)
+        except StudioError as exc:
+            self.show_error(path.name, str(exc))
+            return False
+        if provenance is None:
+            self.show_error(path.name, "this image carries no Latent Studio settings")
+            return False
+        self.settings.setValue("files/last_dir", str(path.parent))
+        self.restore(provenance)
+        return True
+
+    def restore(self, provenance: Provenance) -> None:
+        self.image_panel.set_model(provenance.request.model_id, provenance.request)
+        self.image_panel.export_scale.setValue(provenance.upscale)
+
+    def _export_dialog(self) -> None:
+        state = self.image_panel.state
+        if self.image_panel.result is None or state is None:
+            self.show_error("Export", "nothing has been rendered yet")
+            return
+        folder = Path(str(self.settings.value("files/last_dir", str(Path.home()))))
+        name = f"{state.model_id}-seed{state.seed}.png"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export image", str(folder / name), EXPORT_FILTERS
+        )
+        if path:
+            # the dialog already asked before replacing an existing file
+            self.export_to(Path(path), overwrite=True)
+
+    def export_to(self, path: Path, overwrite: bool = False) -> bool:
+        result = self.image_panel.result
+        if result is None:
+            return False
+        if path.suffix.lower() not in FORMATS:
+            path = path.with_suffix(".png")
+        factor = self.image_panel.export_scale.value()
+        provenance = dataclasses.replace(result.provenance, upscale=factor)
+        pixels = upscale(result.pixels, factor, smooth=self.image_panel.smooth.isChecked())
+        try:
+            write_image(path, pixels, provenance, overwrite=overwrite)
+        except StudioError as exc:
+            self.show_error("Export", str(exc))
+            return False
+        self.settings.setValue("files/last_dir", str(path.parent))
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+        return True
+
+    def copy_image(self) -> None:
+        image = self.image_panel.current_image()
+        if image is not None:
+            QGuiApplication.clipboard().setImage(image)
+            self.statusBar().showMessage("Image copied", 3000)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and Path(urls[0].toLocalFile()).suffix.lower() in FORMATS:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.open_file(Path(event.mimeData().urls()[0].toLocalFile()))
+
+    # -- settings, errors, view -------------------------------------------------------------
+    def _settings_dialog(self) -> None:
+        dialog = SettingsDialog(self.runtime.settings, self)
+        if dialog.exec():
+            self.apply_device_settings(dialog.chosen())
+
+    def apply_device_settings(self, chosen: DeviceSettings) -> None:
+        self.runtime.settings = chosen
+        self.settings.setValue("compute/device", chosen.device)
+        self.settings.setValue("compute/threads", chosen.threads or 0)
+        self.image_panel.rerender()
+
+    def show_error(self, subject: str, reason: str) -> None:
+        self.statusBar().showMessage(f"{subject}: {reason}", 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Latent Studio", f"{subject}", parent=self)
+        box.setInformativeText(reason)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()  # non-blocking: the window stays usable behind it
+        self.error_box = box
+
+    def toggle_full_screen(self) -> None:
+        full = not self.isFullScreen()
+        self.models_dock.setVisible(not full)
+        self.image_panel.controls.setVisible(not full)
+        self.menuBar().setVisible(not full)
+        self.statusBar().setVisible(not full)
+        self.showFullScreen() if full else self.showNormal()
+        self.fullscreen_action.setChecked(full)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.sync()
+        self.engine.shutdown()
+        super().closeEvent(event)

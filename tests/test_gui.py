@@ -1,0 +1,192 @@
+"""The window, driven through real widgets with qtbot; waits on signals, never sleeps."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Generator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from studio.core.catalog import Catalog
+from studio.core.requests import ImageRequest
+from studio.engine.run import run_to_completion
+from studio.engine.runtime import DeviceSettings, ModelRuntime
+from studio.gui.main_window import MainWindow
+
+TIMEOUT = 10_000
+
+
+class CountingRuntime(ModelRuntime):
+    """Counts the jobs the engine actually runs."""
+
+    jobs = 0
+
+    def image_job(self, request: ImageRequest):
+        self.jobs += 1
+        return (yield from super().image_job(request))
+
+
+@pytest.fixture
+def models(tmp_path: Path, tiny_gan_folder: Path) -> Path:
+    root = tmp_path / "models"
+    shutil.copytree(tiny_gan_folder, root / "tiny-gan")
+    return root
+
+
+@pytest.fixture
+def window(qtbot, models: Path, tmp_path: Path) -> Generator[MainWindow, None, None]:
+    catalog = Catalog([(models, "user")])
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(catalog, settings, CountingRuntime(catalog))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.image_panel.result is not None, timeout=TIMEOUT)
+    yield win
+    win.close()
+
+
+def direct_render(win: MainWindow, state: ImageRequest) -> np.ndarray:
+    return run_to_completion(win.runtime.image_job(state)).pixels
+
+
+def test_window_opens_on_the_first_model_with_its_card(window: MainWindow) -> None:
+    panel = window.image_panel
+    assert panel.state == ImageRequest("tiny-gan")
+    assert "Tiny GAN" in window.browser.card.text()
+    assert (
+        "onnx" in window.device_label.text()
+        and "CPUExecutionProvider" in window.device_label.text()
+    )
+    assert panel.result is not None and panel.result.pixels.shape == (8, 8, 3)
+
+
+def test_slider_move_changes_the_picture(qtbot, window: MainWindow) -> None:
+    panel = window.image_panel
+    before = panel.result.pixels.copy()
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        panel.sliders.slider("PC1").setValue(250)
+    assert panel.state.offset_map == {"PC1": 2.5}
+    assert not np.array_equal(before, panel.result.pixels)
+
+
+def test_burst_of_slider_moves_ends_on_the_final_value_without_backlog(
+    qtbot, window: MainWindow
+) -> None:
+    panel = window.image_panel
+    runtime = window.runtime
+    assert isinstance(runtime, CountingRuntime)
+    jobs_before = runtime.jobs
+    slider = panel.sliders.slider("PC2")
+    for value in range(-150, -50):  # 100 moves, as fast as the event loop delivers them
+        slider.setValue(value)
+    final = ImageRequest("tiny-gan", offsets=(("PC2", -0.51),))
+    assert panel.state == final
+    qtbot.waitUntil(
+        lambda: panel.result is not None and panel.result.request == final, timeout=TIMEOUT
+    )
+    assert window.engine.wait_idle(10)
+    np.testing.assert_array_equal(panel.result.pixels, direct_render(window, final))
+    assert runtime.jobs - jobs_before < 10  # latest wins: the 100 requests did not queue
+
+
+def test_export_then_open_restores_the_same_state(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    panel = window.image_panel
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        panel.edit(seed=77, offsets=(("PC1", 1.25), ("PC3", -0.5)), truncation=0.8, text="t")
+    exported_state, exported_pixels = panel.state, panel.result.pixels.copy()
+    panel.export_scale.setValue(4)
+    path = tmp_path / "out.png"
+    assert window.export_to(path)
+    assert not window.export_to(path)  # never overwrites silently
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        panel.edit(seed=3, offsets=(), truncation=None, text="t")
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        assert window.open_file(path)
+    assert panel.state == exported_state
+    assert panel.sliders.rows["PC1"].value() == 1.25
+    assert panel.seed.value() == 77 and panel.truncate.isChecked()
+    np.testing.assert_array_equal(panel.result.pixels, exported_pixels)
+
+
+def test_undo_redo_of_seed_and_a_merged_slider_drag(qtbot, window: MainWindow) -> None:
+    panel, undo = window.image_panel, window.undo
+    panel.step_seed(+1)
+    panel.step_seed(+1)
+    assert panel.state.seed == 2
+    slider = panel.sliders.slider("PC1")
+    slider.sliderPressed.emit()
+    for value in (10, 20, 30, 40):
+        slider.setValue(value)
+    slider.sliderReleased.emit()
+    assert panel.state.offset_map == {"PC1": 0.4}
+    undo.undo()  # the whole drag is one step
+    assert panel.state.offset_map == {} and slider.value() == 0
+    undo.undo()
+    assert panel.state.seed == 1 and panel.seed.value() == 1
+    undo.redo()
+    undo.redo()
+    assert panel.state.seed == 2 and panel.state.offset_map == {"PC1": 0.4}
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        undo.undo()
+    assert panel.result.request == panel.state
+
+
+def test_seed_navigation_and_grid_pick(qtbot, window: MainWindow) -> None:
+    panel = window.image_panel
+    panel.step_seed(+1)
+    panel.step_seed(+1)
+    panel.step_seed(-1)
+    assert panel.state.seed == 1
+    panel.random_seed()
+    random_seed = panel.state.seed
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        panel.grid_button.setChecked(True)
+    assert panel.result.pixels.shape == (32, 32, 3)  # 4x4 cells of 8 px
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        panel.pick_cell(1, 2)
+    assert panel.state.seed == random_seed + 6 and panel.state.grid == (1, 1)
+    assert not panel.grid_button.isChecked()
+
+
+def test_failing_model_shows_an_error_and_the_window_stays_usable(
+    qtbot, window: MainWindow, models: Path
+) -> None:
+    broken = models / "broken-gan"
+    shutil.copytree(models / "tiny-gan", broken)
+    manifest = (broken / "manifest.toml").read_text().replace('"tiny-gan"', '"broken-gan"')
+    manifest = manifest.replace("Tiny GAN (untrained)", "Broken GAN")
+    (broken / "manifest.toml").write_text(manifest)
+    (broken / "generator.onnx").write_bytes(b"not an onnx file")
+    window.browser.set_catalog(Catalog([(models, "user")]))
+    window.runtime.catalog = Catalog([(models, "user")])
+    panel = window.image_panel
+    with qtbot.waitSignal(panel.failed, timeout=TIMEOUT) as failure:
+        panel.set_model("broken-gan")
+    name, reason = failure.args
+    assert name == "Broken GAN" and "sha256" in reason
+    assert window.error_box is not None and window.error_box.isVisible()
+    assert "Broken GAN" in window.error_box.text()
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        panel.set_model("tiny-gan")
+    assert panel.result.request.model_id == "tiny-gan"
+
+
+def test_device_settings_apply_without_restart(qtbot, window: MainWindow) -> None:
+    panel = window.image_panel
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        window.apply_device_settings(DeviceSettings("gpu", 1))
+    assert window.runtime.settings == DeviceSettings("gpu", 1)
+    if panel.result.fallback:  # no GPU here: the fallback is shown, not silent
+        assert "⚠" in window.device_label.text()
+    assert window.settings.value("compute/device") == "gpu"
+
+
+def test_last_model_and_geometry_are_remembered(window: MainWindow) -> None:
+    window.close()
+    assert window.settings.value("models/last") == "tiny-gan"
+    assert window.settings.value("window/geometry") is not None
