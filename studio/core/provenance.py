@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -14,6 +15,7 @@ from studio.core.requests import ImageRequest
 PROVENANCE_KEY = "latent-studio"  # PNG iTXt keyword, and the name in other containers
 
 
+@functools.cache
 def app_version() -> str:
     try:
         return metadata.version("latent-studio")

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1200, 780)
+            self.resizeDocks([self.models_dock], [260], Qt.Orientation.Horizontal)
         ids = self.browser.model_ids()
         last = str(self.settings.value("models/last", ""))
         first = last if last in ids else (ids[0] if ids else None)

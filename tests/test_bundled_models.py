@@ -1,0 +1,89 @@
+"""The contract every bundled model meets, run over all of models/ on the real weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from studio.backends.select import open_session
+from studio.core.catalog import BUNDLED_MODELS, Catalog
+from studio.core.manifest import verify_sha256
+from studio.core.requests import ImageRequest
+from studio.engine.run import run_to_completion
+from studio.engine.runtime import ModelRuntime
+from studio.families.registry import family_for
+
+CATALOG = Catalog([(BUNDLED_MODELS, "bundled")])
+IDS = [m.id for m in CATALOG.manifests]
+RAW_TOLERANCE = 1e-4  # ONNX Runtime vs torch eager, on the network's raw float output
+
+
+@pytest.fixture(scope="module")
+def runtime() -> ModelRuntime:
+    return ModelRuntime(CATALOG)
+
+
+def test_every_bundled_folder_has_a_valid_manifest() -> None:
+    assert IDS, "no bundled models found"
+    broken = {e.folder.name: str(e.error) for e in CATALOG.entries if e.error}
+    assert broken == {}
+
+
+@pytest.mark.parametrize("model_id", IDS)
+def test_manifest_files_and_origin(model_id: str) -> None:
+    manifest = CATALOG.get(model_id)
+    family_for(manifest)
+    for name, network in manifest.networks.items():
+        for fmt in ("onnx", "safetensors"):
+            weights = getattr(network, fmt)
+            if weights is not None:
+                verify_sha256(weights, manifest.folder / "manifest.toml", f"networks.{name}")
+                assert weights.path.stat().st_size < 20_000_000, "keep bundled models small"
+    for key in ("train", "data", "licence"):
+        assert manifest.origin.get(key), f"origin.{key} must say how to rebuild it"
+    assert manifest.backends == ("onnx", "torch")
+
+
+@pytest.mark.parametrize("model_id", IDS)
+def test_output_shape_range_and_determinism(runtime: ModelRuntime, model_id: str) -> None:
+    manifest = CATALOG.get(model_id)
+    assert manifest.output_shape is not None and manifest.output_range is not None
+    channels, height, width = manifest.output_shape
+    first = run_to_completion(runtime.image_job(ImageRequest(model_id, seed=3, grid=(2, 2))))
+    again = run_to_completion(runtime.image_job(ImageRequest(model_id, seed=3, grid=(2, 2))))
+    other = run_to_completion(runtime.image_job(ImageRequest(model_id, seed=4, grid=(2, 2))))
+    assert first.pixels.shape == (2 * height, 2 * width, 3) and first.pixels.dtype == np.uint8
+    np.testing.assert_array_equal(first.pixels, again.pixels)
+    assert not np.array_equal(first.pixels, other.pixels)
+    # Not a constant or collapsed output: the four cells differ from each other.
+    cells = first.pixels.reshape(2, height, 2, width, 3).transpose(0, 2, 1, 3, 4).reshape(4, -1)
+    assert len({c.tobytes() for c in cells}) == 4
+    # The raw output stays inside the declared range.
+    session = runtime.family(model_id, "onnx").sessions["generator"]
+    low, high = manifest.output_range
+    raw = session.run({session.spec.inputs[0].name: first.latents})[session.spec.outputs[0].name]
+    assert raw.shape == (4, channels, height, width)
+    assert raw.min() >= low - 1e-6 and raw.max() <= high + 1e-6
+
+
+@pytest.mark.parametrize("model_id", IDS)
+def test_onnx_and_torch_agree(model_id: str) -> None:
+    manifest = CATALOG.get(model_id)
+    latent = np.random.default_rng(0).standard_normal((8, *(manifest.latent_shape or ())))
+    latent = latent.astype(np.float32)
+    outputs = {}
+    for backend in ("onnx", "torch"):
+        session = open_session(manifest, "generator", backend, "cpu")
+        outputs[backend] = session.run({"z": latent})[session.spec.outputs[0].name]
+    assert np.abs(outputs["onnx"] - outputs["torch"]).max() < RAW_TOLERANCE
+
+
+@pytest.mark.parametrize("model_id", IDS)
+def test_every_direction_moves_the_picture(runtime: ModelRuntime, model_id: str) -> None:
+    info = runtime.describe(model_id)
+    assert len(info.direction_names) >= 8
+    base = run_to_completion(runtime.image_job(ImageRequest(model_id, seed=1))).pixels
+    for name in info.direction_names:
+        moved = ImageRequest(model_id, seed=1, offsets=((name, 2.0),))
+        pixels = run_to_completion(runtime.image_job(moved)).pixels
+        assert np.abs(pixels.astype(int) - base).mean() > 1.0, f"{name} barely moves the image"
