@@ -220,3 +220,37 @@ def test_the_window_paints_without_importing_torch() -> None:
         [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.count("torch imported: False") == 2, result.stdout
+
+
+def test_the_last_point_is_restored_at_the_next_start(
+    qtbot, window: MainWindow, models: Path
+) -> None:
+    panel = window.image_panel
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        panel.edit(seed=12, offsets=(("PC2", -1.0),), text="t")
+    window.close()
+    catalog = Catalog([(models, "user")])
+    again = MainWindow(catalog, window.settings, ModelRuntime(catalog))
+    qtbot.addWidget(again)
+    assert again.image_panel.state == ImageRequest("tiny-gan", seed=12, offsets=(("PC2", -1.0),))
+    assert again.undo.count() == 0  # opening the app is not an edit
+    again.close()
+
+
+def test_copy_full_screen_and_files_without_settings(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    from studio.media.image import write_image
+
+    window.copy_image()
+    assert QGuiApplication.clipboard().image().size() == window.image_panel.current_image().size()
+    window.toggle_full_screen()
+    assert not window.image_panel.controls.isVisible() and not window.models_dock.isVisible()
+    window.toggle_full_screen()
+    assert window.image_panel.controls.isVisible()
+    plain = write_image(tmp_path / "plain.png", np.zeros((4, 4, 3), np.uint8))
+    assert not window.open_file(plain)
+    assert "no Latent Studio settings" in window.error_box.informativeText()
+    assert window.image_panel.state == ImageRequest("tiny-gan")  # nothing lost

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
@@ -27,6 +28,8 @@ from PySide6.QtWidgets import (
 from studio.core.catalog import Catalog
 from studio.core.errors import StudioError
 from studio.core.provenance import Provenance
+from studio.core.requests import ImageRequest
+from studio.core.results import ImageResult
 from studio.engine.runtime import DeviceSettings, ModelRuntime
 from studio.engine.scheduler import Engine
 from studio.gui.image_panel import ImagePanel
@@ -75,8 +78,9 @@ class MainWindow(QMainWindow):
         self.image_panel.modelChanged.connect(self._model_changed)
         self.image_panel.status.connect(self.device_label.setText)
         self.image_panel.failed.connect(self.show_error)
+        self.image_panel.rendered.connect(self._autosave)
         self._build_menus()
-        self._restore(catalog)
+        self._restore()
 
     # -- menus ------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -110,7 +114,7 @@ class MainWindow(QMainWindow):
         self.fullscreen_action.setCheckable(True)
 
     # -- models -----------------------------------------------------------------------------
-    def _restore(self, catalog: Catalog) -> None:
+    def _restore(self) -> None:
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
@@ -121,8 +125,19 @@ class MainWindow(QMainWindow):
         last = str(self.settings.value("models/last", ""))
         first = last if last in ids else (ids[0] if ids else None)
         if first is not None:
-            self.image_panel.set_model(first)
+            self.image_panel.set_model(first, self._saved_state(first))
             self.undo.clear()  # opening the app is not an edit
+
+    def _saved_state(self, model_id: str) -> ImageRequest | None:
+        """The point the user left `model_id` at last time (autosaved), if still valid."""
+        try:
+            saved = ImageRequest.from_dict(json.loads(str(self.settings.value("state/image"))))
+        except (StudioError, ValueError, TypeError):
+            return None
+        return saved if saved.model_id == model_id else None
+
+    def _autosave(self, result: ImageResult) -> None:
+        self.settings.setValue("state/image", json.dumps(result.request.to_dict()))
 
     def _model_changed(self, model_id: str) -> None:
         self.browser.select(model_id)
