@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from studio.core.catalog import Catalog
 from studio.core.errors import MediaError, RequestError, StudioError
 from studio.core.requests import BACKENDS, DEVICES, ImageRequest
@@ -73,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--device", choices=DEVICES, default="auto")
     gen.add_argument("--upscale", type=int, default=1, help="integer upscale (nearest)")
     gen.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="scale the prior draw (flows and VAEs: ~0.7 gives cleaner samples)",
+    )
+    gen.add_argument(
+        "--latent",
+        type=Path,
+        metavar="NPY",
+        help="start from a latent saved by `studio encode` instead of a seed",
+    )
+    gen.add_argument(
         "--from",
         dest="source",
         type=Path,
@@ -81,6 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--out", type=Path, required=True, help=".png, .webp or .jpg")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
+    enc = verbs.add_parser("encode", help="map a picture into a model's latent space")
+    enc.add_argument("--model", required=True)
+    enc.add_argument("image", type=Path)
+    enc.add_argument("--out", type=Path, required=True, help="latent as .npy")
+    enc.add_argument("--overwrite", action="store_true")
+
+    score = verbs.add_parser("score", help="rank the pictures of a folder by bits/dim")
+    score.add_argument("--model", required=True)
+    score.add_argument("folder", type=Path)
 
     info = verbs.add_parser("info", help="print the settings stored in an exported file")
     info.add_argument("file", type=Path)
@@ -129,6 +153,8 @@ def cmd_generate(args: argparse.Namespace, catalog: Catalog) -> int:
             seed=args.seed,
             offsets=tuple(args.direction),
             truncation=args.truncation,
+            temperature=args.temperature,
+            latent=None if args.latent is None else load_latent(args.latent),
             grid=args.grid,
             backend=args.backend,
             device=args.device,
@@ -152,6 +178,68 @@ def cmd_generate(args: argparse.Namespace, catalog: Catalog) -> int:
     return 0
 
 
+def load_latent(path: Path) -> tuple[float, ...]:
+    try:
+        latent = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise MediaError(f"{path}: not a readable .npy latent ({exc})") from exc
+    if latent.dtype.kind != "f":
+        raise MediaError(f"{path}: latent must hold floats, not {latent.dtype}")
+    return tuple(float(v) for v in latent.ravel())
+
+
+def cmd_encode(args: argparse.Namespace, catalog: Catalog) -> int:
+    from studio.engine.run import run_to_completion
+    from studio.engine.runtime import ModelRuntime, encode_job
+    from studio.media.image import read_image
+
+    if args.out.suffix != ".npy":
+        raise RequestError(f"--out must end in .npy, got {args.out.name}")
+    if args.out.exists() and not args.overwrite:
+        raise MediaError(f"{args.out} already exists; choose another name or --overwrite")
+    pixels, _ = read_image(args.image)
+    result = run_to_completion(encode_job(ModelRuntime(catalog), args.model, pixels))
+    np.save(args.out, result.latent)
+    print(f"wrote {args.out} ({result.latent.size} values)")
+    print(
+        f"reconstruction PSNR {result.psnr:.2f} dB; {result.bits_per_dim:.3f} bits/dim "
+        f"({result.likelihood})"
+    )
+    if result.typicality:
+        print(result.typicality)
+    return 0
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+def cmd_score(args: argparse.Namespace, catalog: Catalog) -> int:
+    from studio.engine.run import run_to_completion
+    from studio.engine.runtime import ModelRuntime, encode_job
+    from studio.media.image import read_image
+
+    if not args.folder.is_dir():
+        raise MediaError(f"{args.folder}: not a folder")
+    files = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise MediaError(f"{args.folder}: no pictures (.png, .jpg, .webp, ...) in it")
+    runtime = ModelRuntime(catalog)
+    scored, failed = [], []
+    for path in files:
+        try:
+            result = run_to_completion(encode_job(runtime, args.model, read_image(path)[0]))
+        except MediaError as exc:
+            failed.append((path.name, str(exc)))
+            continue
+        scored.append((result.bits_per_dim, path.name, result.typicality or result.likelihood))
+    print(f"{'rank':>4}  {'bits/dim':>8}  {'file':<32} verdict (most unusual first)")
+    for rank, (bpd, name, verdict) in enumerate(sorted(scored, reverse=True), 1):
+        print(f"{rank:>4}  {bpd:>8.3f}  {name:<32} {verdict.split(':')[0]}")
+    for name, reason in failed:
+        print(f"{'-':>4}  {'-':>8}  {name:<32} unreadable: {reason}")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from studio.media.image import read_provenance
 
@@ -162,6 +250,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     data = provenance.to_dict()
     data.pop("latent")
     request = data.pop("request")
+    if request.get("latent") is not None:
+        request["latent"] = f"{len(request['latent'])} values (an encoded picture)"
+    request["ran_on"] = f"{data.pop('backend')} / {data.pop('provider')}"
     for key, value in {**request, **data}.items():
         print(f"{key:<14} {value}")
     return 0
@@ -181,6 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_generate(args, Catalog())
         if args.verb == "info":
             return cmd_info(args)
+        if args.verb == "encode":
+            return cmd_encode(args, Catalog())
+        if args.verb == "score":
+            return cmd_score(args, Catalog())
     except StudioError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)
         return 2

@@ -73,7 +73,11 @@ class Manifest:
     prior: str = "none"
     output_shape: tuple[int, ...] | None = None
     output_range: tuple[float, float] | None = None
+    input_shape: tuple[int, ...] | None = None  # what an encoder network takes
+    input_range: tuple[float, float] | None = None
     directions_file: Path | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)  # family constants
+    metrics: Mapping[str, Any] = field(default_factory=dict)  # measured at training
     origin: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -84,8 +88,8 @@ class Manifest:
 
     @property
     def size_bytes(self) -> int:
-        files = [f for n in self.networks.values() for f in (n.onnx, n.safetensors) if f]
-        return sum(f.path.stat().st_size for f in files if f.path.exists())
+        files = {f.path for n in self.networks.values() for f in (n.onnx, n.safetensors) if f}
+        return sum(path.stat().st_size for path in files if path.exists())
 
 
 class _Reader:
@@ -187,6 +191,23 @@ def _network(reader: _Reader, name: str, table: Any) -> NetworkSpec:
     )
 
 
+def _image_io(
+    reader: _Reader, io: Mapping[str, Any], key: str
+) -> tuple[tuple[int, ...] | None, tuple[float, float] | None]:
+    """(shape, value range) of io.input or io.output, both optional."""
+    if key not in io:
+        return None, None
+    table = reader.get(io, key, "io", dict)
+    shape = reader.shape(table.get("shape"), f"io.{key}.shape", False)
+    value_range = reader.get(table, "range", f"io.{key}", list, required=False)
+    if value_range is None:
+        return shape, None  # type: ignore[return-value]
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in value_range)
+    if len(value_range) != 2 or not numbers or value_range[0] >= value_range[1]:
+        raise reader.fail(f"io.{key}.range", "must be [low, high] numbers with low < high")
+    return shape, (float(value_range[0]), float(value_range[1]))  # type: ignore[return-value]
+
+
 def parse_manifest(path: Path) -> Manifest:
     """Read and validate `path` (a manifest.toml). Raises ManifestError."""
     reader = _Reader(path)
@@ -211,7 +232,7 @@ def parse_manifest(path: Path) -> Manifest:
     networks = {name: _network(reader, name, t) for name, t in networks_table.items()}
 
     io = reader.get(data, "io", "", dict, required=False, default={})
-    latent_shape = output_shape = output_range = None
+    latent_shape = None
     prior = "none"
     if "latent" in io:
         latent = reader.get(io, "latent", "io", dict)
@@ -219,20 +240,8 @@ def parse_manifest(path: Path) -> Manifest:
         prior = reader.get(latent, "prior", "io.latent", str, required=False, default="normal")
         if prior not in PRIORS:
             raise reader.fail("io.latent.prior", f"{prior!r} is not one of {', '.join(PRIORS)}")
-    if "output" in io:
-        output = reader.get(io, "output", "io", dict)
-        output_shape = reader.shape(output.get("shape"), "io.output.shape", False)
-        value_range = reader.get(output, "range", "io.output", list, required=False)
-        if value_range is not None:
-            if (
-                len(value_range) != 2
-                or not all(
-                    isinstance(v, int | float) and not isinstance(v, bool) for v in value_range
-                )
-                or value_range[0] >= value_range[1]
-            ):
-                raise reader.fail("io.output.range", "must be [low, high] numbers with low < high")
-            output_range = (float(value_range[0]), float(value_range[1]))
+    output_shape, output_range = _image_io(reader, io, "output")
+    input_shape, input_range = _image_io(reader, io, "input")
 
     directions_file = None
     directions = reader.get(data, "directions", "", dict, required=False)
@@ -254,7 +263,11 @@ def parse_manifest(path: Path) -> Manifest:
         prior=prior,
         output_shape=output_shape,  # type: ignore[arg-type]
         output_range=output_range,
+        input_shape=input_shape,
+        input_range=input_range,
         directions_file=directions_file,
+        parameters=reader.get(data, "parameters", "", dict, required=False, default={}),
+        metrics=reader.get(data, "metrics", "", dict, required=False, default={}),
         origin=reader.get(data, "origin", "", dict, required=False, default={}),
     )
 

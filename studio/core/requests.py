@@ -41,6 +41,8 @@ class ImageRequest:
     seed: int = 0
     offsets: tuple[tuple[str, float], ...] = field(default=())  # (direction, slider value)
     truncation: float | None = None  # prior truncation; None = the plain prior
+    temperature: float = 1.0  # scales the prior draw (flows and VAEs sample best below 1)
+    latent: tuple[float, ...] | None = None  # an encoded picture: replaces the seed's draw
     grid: tuple[int, int] = (1, 1)  # rows, columns; cell k uses seed + k
     backend: str = "auto"
     device: str = "auto"
@@ -53,6 +55,13 @@ class ImageRequest:
             raise RequestError(f"grid {rows}x{cols} must have 1 to {MAX_GRID_CELLS} cells")
         if self.truncation is not None and not (0 < self.truncation <= 10):
             raise RequestError(f"truncation must be in (0, 10], got {self.truncation}")
+        if not (0 < self.temperature <= 10):
+            raise RequestError(f"temperature must be in (0, 10], got {self.temperature}")
+        if self.latent is not None:
+            latent = tuple(float(v) for v in self.latent)
+            if not latent or not all(math.isfinite(v) for v in latent):
+                raise RequestError("an explicit latent must be a non-empty list of finite numbers")
+            object.__setattr__(self, "latent", latent)
         if self.backend not in BACKENDS:
             raise RequestError(
                 f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
@@ -70,6 +79,8 @@ class ImageRequest:
             "seed": self.seed,
             "offsets": self.offset_map,
             "truncation": self.truncation,
+            "temperature": self.temperature,
+            "latent": None if self.latent is None else list(self.latent),
             "grid": list(self.grid),
             "backend": self.backend,
             "device": self.device,
@@ -88,6 +99,8 @@ class ImageRequest:
                 seed=int(data.get("seed", 0)),
                 offsets=_offsets(dict(data.get("offsets", {}))),
                 truncation=None if truncation is None else float(truncation),
+                temperature=float(data.get("temperature", 1.0)),
+                latent=None if data.get("latent") is None else tuple(data["latent"]),
                 grid=(grid[0], grid[1]),
                 backend=str(data.get("backend", "auto")),
                 device=str(data.get("device", "auto")),

@@ -29,3 +29,18 @@ class ImageResult:
     @property
     def request(self):
         return self.provenance.request
+
+
+@dataclass(frozen=True, eq=False)
+class EncodeResult:
+    """A picture mapped into a model's latent space, and how well the model explains it."""
+
+    model_id: str
+    latent: np.ndarray  # (*latent_shape,) float32
+    model_input: np.ndarray  # (H, W, 3) uint8: the picture as the model sees it
+    reconstruction: np.ndarray  # (H, W, 3) uint8: the latent decoded again
+    psnr: float  # of the reconstruction against the model input, dB
+    bits_per_dim: float
+    likelihood: str  # "exact" (flow) or "ELBO bound" (VAE): what bits_per_dim is
+    typicality: str | None = None  # against the model's held-out range, where known
+    seconds: float = 0.0

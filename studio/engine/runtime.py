@@ -5,14 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+import numpy as np
+
 from studio.backends.select import open_session, resolve_backend
 from studio.core.catalog import Catalog
+from studio.core.errors import RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest, verify_sha256
 from studio.core.requests import ImageRequest
 from studio.engine.cache import ByteBoundedCache
-from studio.families.base import ImageFamily, ImageJob
+from studio.families.base import EncodeJob, ImageFamily, ImageJob
 from studio.families.registry import family_for
 from studio.latent.directions import Directions
+from studio.media.image import fit_square
 
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
 
@@ -25,6 +29,8 @@ class ModelInfo:
     direction_names: tuple[str, ...]
     explained_variance: tuple[float, ...]
     has_truncation: bool  # a normal prior can be truncated
+    can_encode: bool  # the family maps pictures into its latent space
+    input_size: int | None  # side of the square picture the encoder takes
 
 
 @dataclass(frozen=True)
@@ -79,19 +85,33 @@ class ModelRuntime:
     def describe(self, model_id: str) -> ModelInfo:
         """Controls for a model; raises StudioError for a model the app cannot run."""
         manifest = self.catalog.get(model_id)
-        family_for(manifest)
         names: tuple[str, ...] = ()
         variance: tuple[float, ...] = ()
         if manifest.directions_file is not None and manifest.latent_shape is not None:
             directions = Directions.load(manifest.directions_file, prod(manifest.latent_shape))
             names = directions.names
             variance = tuple(float(v) for v in directions.explained_variance)
-        return ModelInfo(manifest, names, variance, manifest.prior == "normal")
+        family = family_for(manifest)
+        size = manifest.input_shape[-1] if manifest.input_shape else None
+        return ModelInfo(
+            manifest, names, variance, manifest.prior == "normal", family.can_encode, size
+        )
 
     def image_job(self, request: ImageRequest) -> ImageJob:
         """The engine job for `request`: loading happens on the worker thread too."""
         family = self.family(request.model_id, request.backend, request.device)
         return (yield from family.generate(request))
+
+
+def encode_job(
+    runtime: ModelRuntime, model_id: str, pixels: np.ndarray, backend: str = "auto"
+) -> EncodeJob:
+    """Fit any picture (H, W, 3) uint8 to the model's input and encode it."""
+    family = runtime.family(model_id, backend)
+    if not family.can_encode:
+        raise RequestError(f"model {model_id!r} ({family.name}) cannot encode pictures")
+    size = family.manifest.input_shape[-1]  # type: ignore[index]
+    return (yield from family.encode(fit_square(pixels, size)))
 
 
 def available_gpu_backends() -> list[str]:

@@ -6,14 +6,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Generator, Mapping
 from typing import ClassVar
 
+import numpy as np
+
 from studio.backends.base import Session
-from studio.core.errors import ManifestError
+from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.requests import ImageRequest
-from studio.core.results import ImageResult, Progress
+from studio.core.results import EncodeResult, ImageResult, Progress
 
 # A job: each yield reports progress and is a cancellation point; `return` gives the result.
 ImageJob = Generator[Progress, None, ImageResult]
+EncodeJob = Generator[Progress, None, EncodeResult]
 
 
 class ImageFamily(ABC):
@@ -21,6 +24,7 @@ class ImageFamily(ABC):
 
     name: ClassVar[str]
     networks: ClassVar[tuple[str, ...]]  # networks the manifest must declare
+    can_encode: ClassVar[bool] = False  # maps a picture into the latent space
 
     def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
         self.manifest = manifest
@@ -39,3 +43,8 @@ class ImageFamily(ABC):
 
     @abstractmethod
     def generate(self, request: ImageRequest) -> ImageJob: ...
+
+    def encode(self, pixels: np.ndarray) -> EncodeJob:
+        """pixels (S, S, 3) uint8 at the model's input size -> its latent and likelihood."""
+        raise RequestError(f"family {self.name!r} cannot encode pictures")
+        yield  # pragma: no cover - makes this a generator like the real ones

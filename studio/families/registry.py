@@ -5,7 +5,9 @@ from __future__ import annotations
 from studio.core.errors import ManifestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.families.base import ImageFamily
-from studio.families.gan import GanFamily
+from studio.families.flow import FlowFamily
+from studio.families.latent_image import GanFamily
+from studio.families.vae import VaeFamily
 
 FAMILIES: dict[str, type[ImageFamily]] = {}
 
@@ -17,6 +19,8 @@ def register(family: type[ImageFamily]) -> None:
 
 
 register(GanFamily)
+register(VaeFamily)
+register(FlowFamily)
 
 
 def family_for(manifest: Manifest) -> type[ImageFamily]:

@@ -124,7 +124,7 @@ def read_image(path: Path) -> tuple[np.ndarray, Provenance | None]:
                 )
             image.load()
             provenance_text = _provenance_text(image)
-            pixels = np.asarray(image.convert("RGB"))
+            pixels = _flatten_to_rgb(image)
     except FileNotFoundError:
         raise MediaError(f"{path}: no such file") from None
     except Image.DecompressionBombError:
@@ -135,6 +135,28 @@ def read_image(path: Path) -> tuple[np.ndarray, Provenance | None]:
         raise MediaError(f"{path.name}: damaged or truncated image ({exc})") from exc
     provenance = Provenance.from_json(provenance_text) if provenance_text else None
     return pixels, provenance
+
+
+def _flatten_to_rgb(image: Image.Image) -> np.ndarray:
+    """Any mode (grey, palette, 16-bit, CMYK, with or without alpha) -> (H, W, 3) uint8;
+    transparent parts become white, the ground the bundled models were trained on."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = image.point(lambda v: v / 256).convert("L")  # 16-bit grey -> 8-bit
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        ground = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(ground, rgba).convert("RGB"))
+    return np.asarray(image.convert("RGB"))
+
+
+def fit_square(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Centre-crop to a square and resize to size x size: what an image model sees."""
+    h, w = pixels.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = Image.fromarray(pixels[top : top + side, left : left + side])
+    return np.asarray(square.resize((size, size), Image.Resampling.LANCZOS))
 
 
 def read_provenance(path: Path) -> Provenance | None:

@@ -9,7 +9,7 @@ from typing import Any
 from torch import nn
 
 from studio.core.errors import ModelError
-from studio.nets import dcgan
+from studio.nets import dcgan, flow, vae
 
 ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {}
 
@@ -21,6 +21,10 @@ def register(name: str, module: type[nn.Module], config: type) -> None:
 
 
 register("dcgan", dcgan.Generator, dcgan.DCGANConfig)
+register("vae-encoder", vae.VAEEncoder, vae.VAEConfig)
+register("vae-decoder", vae.VAEDecoder, vae.VAEConfig)
+register("flow-encoder", flow.FlowEncoder, flow.FlowConfig)
+register("flow-decoder", flow.FlowDecoder, flow.FlowConfig)
 
 
 def build(name: str, config: Mapping[str, Any]) -> nn.Module:

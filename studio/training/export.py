@@ -19,10 +19,12 @@ def export_onnx(
     example: torch.Tensor,
     path: Path,
     input_name: str,
-    output_name: str,
+    output_names: str | list[str],
 ) -> None:
-    """One self-contained .onnx file with a dynamic batch axis."""
+    """One self-contained .onnx file with a dynamic batch axis. `input_name` must be the name
+    of the module's forward argument."""
     module.eval()
+    outputs = [output_names] if isinstance(output_names, str) else output_names
     with warnings.catch_warnings():
         # torch's exporter trips over its own deprecations (treespec FutureWarning): not ours
         warnings.simplefilter("ignore", FutureWarning)
@@ -31,7 +33,7 @@ def export_onnx(
             (example,),
             str(path),
             input_names=[input_name],
-            output_names=[output_name],
+            output_names=outputs,
             dynamic_shapes={input_name: {0: torch.export.Dim("batch", min=1, max=1024)}},
             external_data=False,
             dynamo=True,
@@ -44,14 +46,19 @@ def export_safetensors(module: torch.nn.Module, path: Path) -> None:
 
 
 def onnx_torch_max_diff(module: torch.nn.Module, onnx_path: Path, example: np.ndarray) -> float:
-    """Largest absolute difference between torch eager and ONNX Runtime on `example`."""
+    """Largest absolute difference between torch eager and ONNX Runtime on `example`, over
+    every output."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    (onnx_out,) = session.run(None, {session.get_inputs()[0].name: example})
+    onnx_outputs = session.run(None, {session.get_inputs()[0].name: example})
     with torch.no_grad():
-        torch_out = module(torch.from_numpy(example)).numpy()
-    return float(np.abs(onnx_out - torch_out).max())
+        torch_outputs = module(torch.from_numpy(example))
+    if isinstance(torch_outputs, torch.Tensor):
+        torch_outputs = (torch_outputs,)
+    return max(
+        float(np.abs(a - b.numpy()).max()) for a, b in zip(onnx_outputs, torch_outputs, strict=True)
+    )
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:

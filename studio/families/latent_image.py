@@ -1,9 +1,12 @@
-"""GAN family: seed -> latent (+ offsets along directions) -> generator -> picture."""
+"""Families that decode a latent vector into a picture: seed (or an encoded picture) ->
+latent (+ offsets along directions) -> decoder network -> picture. GANs, VAEs and flows
+share this; they differ in their decoder's name and in whether they can encode."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 
@@ -21,13 +24,12 @@ from studio.latent.directions import Directions
 CHUNK = 64  # latents per session.run: a cancellation point at least every chunk
 
 
-class GanFamily(ImageFamily):
-    name = "gan"
-    networks = ("generator",)
+class LatentImageFamily(ImageFamily):
+    decoder_network: ClassVar[str]
 
     def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
         super().__init__(manifest, sessions)
-        self.generator = sessions["generator"]
+        self.generator = sessions[self.decoder_network]
         self.latent_shape: tuple[int, ...] = manifest.latent_shape  # type: ignore[assignment]
         self.output_range = manifest.output_range or (-1.0, 1.0)
         self.directions = (
@@ -43,12 +45,23 @@ class GanFamily(ImageFamily):
             raise ManifestError(
                 manifest.folder / MANIFEST_NAME,
                 "io.latent",
-                "a GAN needs a latent shape and a prior ('normal' or 'uniform')",
+                f"family {cls.name!r} needs a latent shape and a prior ('normal' or 'uniform')",
             )
 
     def latents(self, request: ImageRequest) -> np.ndarray:
         """(cells, *latent_shape) float32: one prior draw per cell, seeds seed, seed+1, ...
-        (wrapping past MAX_SEED), all moved by the same direction offsets."""
+        (wrapping past MAX_SEED) scaled by the temperature, or the request's explicit latent;
+        all moved by the same direction offsets."""
+        offset = self.offset_vector(request.offset_map).reshape(self.latent_shape)
+        if request.latent is not None:
+            size = int(np.prod(self.latent_shape))
+            if len(request.latent) != size:
+                raise RequestError(
+                    f"the latent has {len(request.latent)} values; model "
+                    f"{self.manifest.id!r} takes {size}"
+                )
+            base = np.asarray(request.latent, np.float32).reshape(1, *self.latent_shape)
+            return base + offset
         rows, cols = request.grid
         seeds = [(request.seed + k) % (MAX_SEED + 1) for k in range(rows * cols)]
         z = np.stack(
@@ -57,7 +70,7 @@ class GanFamily(ImageFamily):
                 for s in seeds
             ]
         )
-        return z + self.offset_vector(request.offset_map).reshape(self.latent_shape)
+        return (request.temperature * z + offset).astype(np.float32)
 
     def offset_vector(self, offsets: dict[str, float]) -> np.ndarray:
         size = int(np.prod(self.latent_shape))
@@ -92,7 +105,7 @@ class GanFamily(ImageFamily):
             yield Progress(first / len(z), f"rendering {first}/{len(z)}")
             pictures.append(self.decode(z[first : first + CHUNK]))
         seconds = time.perf_counter() - started
-        rows, cols = request.grid
+        rows, cols = request.grid if request.latent is None else (1, 1)
         choice = self.generator.choice
         provenance = Provenance(
             request=request,
@@ -101,7 +114,14 @@ class GanFamily(ImageFamily):
             backend=choice.backend,
             provider=choice.device,
             app_version=app_version(),
-            latent=tuple(float(v) for v in z[0].ravel()),
+            # an explicit latent is already in the request
+            latent=() if request.latent is not None else tuple(float(v) for v in z[0].ravel()),
         )
         pixels = tile(np.concatenate(pictures), rows, cols)
         return ImageResult(pixels, z, provenance, seconds, choice.fallback)
+
+
+class GanFamily(LatentImageFamily):
+    name = "gan"
+    networks = ("generator",)
+    decoder_network = "generator"
