@@ -19,6 +19,20 @@ def tiny_gan_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_gan(tmp_path_factory.mktemp("models") / "tiny-gan")
 
 
+@pytest.fixture(scope="session")
+def tiny_vae_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from studio.training.tiny import build_tiny_vae
+
+    return build_tiny_vae(tmp_path_factory.mktemp("models") / "tiny-vae")
+
+
+@pytest.fixture(scope="session")
+def tiny_flow_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from studio.training.tiny import build_tiny_flow
+
+    return build_tiny_flow(tmp_path_factory.mktemp("models") / "tiny-flow")
+
+
 @pytest.fixture
 def user_models(tmp_path: Path, tiny_gan_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A user models directory holding a copy of the tiny GAN, set as the app's."""

@@ -58,24 +58,39 @@ def test_output_shape_range_and_determinism(runtime: ModelRuntime, model_id: str
     # Not a constant or collapsed output: the four cells differ from each other.
     cells = first.pixels.reshape(2, height, 2, width, 3).transpose(0, 2, 1, 3, 4).reshape(4, -1)
     assert len({c.tobytes() for c in cells}) == 4
-    # The raw output stays inside the declared range.
-    session = runtime.family(model_id, "onnx").sessions["generator"]
+    # The raw output stays inside the declared range at the model's default temperature (a
+    # flow's inverse is unbounded in principle: 99% of its values must land in range).
+    family = runtime.family(model_id, "onnx")
+    session = family.sessions[family.decoder_network]  # type: ignore[attr-defined]
     low, high = manifest.output_range
-    raw = session.run({session.spec.inputs[0].name: first.latents})[session.spec.outputs[0].name]
-    assert raw.shape == (4, channels, height, width)
-    assert raw.min() >= low - 1e-6 and raw.max() <= high + 1e-6
+    temperature = float(manifest.parameters.get("default_temperature", 1.0))
+    sample = ImageRequest(model_id, seed=3, grid=(4, 4), temperature=temperature)
+    latents = family.latents(sample)  # type: ignore[attr-defined]
+    raw = session.run({session.spec.inputs[0].name: latents})[session.spec.outputs[0].name]
+    assert raw.shape == (16, channels, height, width)
+    inside = (raw >= low - 1e-6) & (raw <= high + 1e-6)
+    assert inside.mean() >= (0.99 if manifest.family == "flow" else 1.0)
 
 
 @pytest.mark.parametrize("model_id", IDS)
 def test_onnx_and_torch_agree(model_id: str) -> None:
+    """Every network, every output, relative to the output's scale (a flow's log density is
+    a sum over 3,072 dimensions, in the thousands)."""
     manifest = CATALOG.get(model_id)
-    latent = np.random.default_rng(0).standard_normal((8, *(manifest.latent_shape or ())))
-    latent = latent.astype(np.float32)
-    outputs = {}
-    for backend in ("onnx", "torch"):
-        session = open_session(manifest, "generator", backend, "cpu")
-        outputs[backend] = session.run({"z": latent})[session.spec.outputs[0].name]
-    assert np.abs(outputs["onnx"] - outputs["torch"]).max() < RAW_TOLERANCE
+    rng = np.random.default_rng(0)
+    for name, spec in manifest.networks.items():
+        (tensor,) = spec.inputs
+        shape = (8, *(d for d in tensor.shape if isinstance(d, int)))
+        feed = {tensor.name: (rng.standard_normal(shape) * 0.5).astype(np.float32)}
+        if tensor.name == "image":
+            low, high = manifest.input_range or (-1.0, 1.0)
+            feed["image"] = rng.uniform(low, high, shape).astype(np.float32)
+        onnx = open_session(manifest, name, "onnx", "cpu").run(feed)
+        torch = open_session(manifest, name, "torch", "cpu").run(feed)
+        for output in spec.outputs:
+            a, b = onnx[output.name], torch[output.name]
+            scale = max(1.0, float(np.abs(b).max()))
+            assert np.abs(a - b).max() / scale < RAW_TOLERANCE, f"{name}.{output.name}"
 
 
 @pytest.mark.parametrize("model_id", IDS)

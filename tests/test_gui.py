@@ -254,3 +254,39 @@ def test_copy_full_screen_and_files_without_settings(
     assert not window.open_file(plain)
     assert "no Latent Studio settings" in window.error_box.informativeText()
     assert window.image_panel.state == ImageRequest("tiny-gan")  # nothing lost
+
+
+def test_dropping_a_picture_on_a_flow_encodes_it_and_sliders_start_there(
+    qtbot, window: MainWindow, models: Path, tiny_flow_folder: Path, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    shutil.copytree(tiny_flow_folder, models / "tiny-flow")
+    window.browser.set_catalog(Catalog([(models, "user")]))
+    window.runtime.catalog = Catalog([(models, "user")])
+    panel = window.image_panel
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        panel.set_model("tiny-flow")
+    assert panel.encode_button.isEnabled()
+    mine = np.random.default_rng(5).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    Image.fromarray(mine).save(tmp_path / "mine.png")
+    with qtbot.waitSignals([panel.pictureEncoded, panel.rendered], timeout=TIMEOUT):
+        assert window.open_file(tmp_path / "mine.png")  # no settings inside: encode it
+    assert panel.state.latent is not None and panel.encoded.isVisible()
+    assert "exact" in panel.encoded.summary.text()
+    np.testing.assert_array_equal(panel.result.pixels, panel.encoded_result.reconstruction)
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        panel.sliders.slider("PC1").setValue(100)
+    assert panel.state.latent is not None and panel.state.offset_map == {"PC1": 1.0}
+    window.undo.undo()
+    window.undo.undo()
+    assert panel.state.latent is None  # back before the encoding
+
+
+def test_a_gan_offers_no_encoding(window: MainWindow, tmp_path: Path) -> None:
+    from PIL import Image
+
+    assert not window.image_panel.encode_button.isEnabled()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "plain.png")
+    assert not window.open_file(tmp_path / "plain.png")
+    assert "VAE or flow" in window.error_box.informativeText()

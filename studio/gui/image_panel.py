@@ -12,12 +12,14 @@ import contextlib
 import dataclasses
 import random
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -33,12 +35,14 @@ from PySide6.QtWidgets import (
 from studio.core.errors import StudioError
 from studio.core.priors import MAX_SEED
 from studio.core.requests import ImageRequest
-from studio.core.results import ImageResult
-from studio.engine.runtime import ModelInfo, ModelRuntime
+from studio.core.results import EncodeResult, ImageResult
+from studio.engine.runtime import ModelInfo, ModelRuntime, encode_job
 from studio.engine.scheduler import Engine, Ticket
 from studio.gui.bridge import EngineBridge
 from studio.gui.canvas import Canvas, to_qimage
+from studio.gui.encoded_view import EncodedView
 from studio.gui.sliders import DirectionSliders
+from studio.media.image import read_image
 
 GRID = (4, 4)
 SPIN_MAX_SEED = min(MAX_SEED, 2**31 - 1)  # QSpinBox holds a signed 32-bit int
@@ -80,6 +84,7 @@ class ImagePanel(QWidget):
     failed = Signal(str, str)  # model name, reason
     status = Signal(str)
     modelChanged = Signal(str)  # model id, after its controls are shown
+    pictureEncoded = Signal(object)  # EncodeResult, after the state moved to its latent
 
     def __init__(
         self, engine: Engine, runtime: ModelRuntime, undo: QUndoStack, parent: QWidget | None = None
@@ -89,6 +94,7 @@ class ImagePanel(QWidget):
         self.state: ImageRequest | None = None
         self.info: ModelInfo | None = None
         self.result: ImageResult | None = None
+        self.encoded_result: EncodeResult | None = None
         self._latest: Ticket | None = None
         self._submitted_at = 0.0
         self._drag_serial = 0
@@ -96,6 +102,9 @@ class ImagePanel(QWidget):
         self.bridge = EngineBridge(self)
         self.bridge.result.connect(self._on_result)
         self.bridge.error.connect(self._on_error)
+        self.encode_bridge = EngineBridge(self)
+        self.encode_bridge.result.connect(self._on_encoded)
+        self.encode_bridge.error.connect(self._on_encode_error)
         self._build()
 
     # -- layout ---------------------------------------------------------------------------
@@ -106,7 +115,7 @@ class ImagePanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, SPIN_MAX_SEED)
         self.seed.setKeyboardTracking(False)
-        self.seed.valueChanged.connect(lambda v: self.edit(seed=v, text="Change seed"))
+        self.seed.valueChanged.connect(lambda v: self.edit(seed=v, latent=None, text="Change seed"))
         prev_seed, next_seed, dice = QToolButton(), QToolButton(), QToolButton()
         prev_seed.setText("◀")
         prev_seed.setToolTip("Previous seed ([)")
@@ -133,6 +142,19 @@ class ImagePanel(QWidget):
         self.truncation.setPrefix("ψ ")
         self.truncate.toggled.connect(lambda _: self._truncation_edited())
         self.truncation.valueChanged.connect(lambda _: self._truncation_edited())
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.05, 2.0)
+        self.temperature.setSingleStep(0.05)
+        self.temperature.setValue(1.0)
+        self.temperature.setToolTip("Scale of the prior draw: lower is cleaner, higher is wilder")
+        self.temperature.valueChanged.connect(
+            lambda v: self.edit(temperature=v, text="Temperature", merge_key=("temperature",))
+        )
+        self.encode_button = QPushButton("Encode picture…")
+        self.encode_button.setToolTip(
+            "Map your own picture into this model's latent space (or drop it on the window)"
+        )
+        self.encode_button.clicked.connect(self._encode_dialog)
         trunc_row = QHBoxLayout()
         trunc_row.addWidget(self.truncate)
         trunc_row.addWidget(self.truncation)
@@ -154,7 +176,9 @@ class ImagePanel(QWidget):
         form = QFormLayout(point)
         form.addRow("Seed", seed_row)
         form.addRow(trunc_row)
+        form.addRow("Temperature", self.temperature)
         form.addRow(self.grid_button)
+        form.addRow(self.encode_button)
         view = QGroupBox("View and export")
         view_form = QFormLayout(view)
         view_form.addRow(self.smooth)
@@ -165,12 +189,15 @@ class ImagePanel(QWidget):
         self.sliders.dragStarted.connect(self._drag_started)
         self.sliders.dragFinished.connect(lambda _: setattr(self, "_dragging", None))
         self.sliders.resetAll.connect(self.reset_directions)
+        self.encoded = EncodedView()
+        self.encoded.setVisible(False)
         directions = QGroupBox("Directions")
         QVBoxLayout(directions).addWidget(self.sliders)
 
         controls = QWidget()
         column = QVBoxLayout(controls)
         column.addWidget(point)
+        column.addWidget(self.encoded)
         column.addWidget(directions)
         column.addWidget(view)
         column.addStretch(1)
@@ -226,31 +253,45 @@ class ImagePanel(QWidget):
         self.sliders.set_directions(info.direction_names, info.explained_variance)
         self.truncate.setEnabled(info.has_truncation)
         self.truncation.setEnabled(info.has_truncation)
+        self.encode_button.setEnabled(info.can_encode)
+        self.encoded.setVisible(False)
+        default_temperature = float(info.manifest.parameters.get("default_temperature", 1.0))
+        self.temperature.setToolTip(
+            f"Scale of the prior draw; this model looks best near {default_temperature:g}"
+        )
         self.setEnabled(True)
         self.canvas.set_message(f"Rendering {info.manifest.name}…")
 
     def _show(self, state: ImageRequest) -> None:
         with contextlib.ExitStack() as quiet:  # showing a state is not an edit
-            for widget in (self.seed, self.truncate, self.truncation, self.grid_button):
+            for widget in (
+                self.seed,
+                self.truncate,
+                self.truncation,
+                self.grid_button,
+                self.temperature,
+            ):
                 quiet.enter_context(QSignalBlocker(widget))
             self.seed.setValue(min(state.seed, SPIN_MAX_SEED))
             self.truncate.setChecked(state.truncation is not None)
             if state.truncation is not None:
                 self.truncation.setValue(state.truncation)
             self.grid_button.setChecked(state.grid != (1, 1))
+            self.temperature.setValue(state.temperature)
         self.sliders.show_values(state.offset_map)
 
     # -- edits ------------------------------------------------------------------------------
     def step_seed(self, delta: int) -> None:
         if self.state is not None:
             seed = (self.state.seed + delta) % (SPIN_MAX_SEED + 1)
-            self.edit(seed=seed, text="Previous seed" if delta < 0 else "Next seed")
+            self.edit(seed=seed, latent=None, text="Previous seed" if delta < 0 else "Next seed")
 
     def random_seed(self) -> None:
-        self.edit(seed=random.randrange(SPIN_MAX_SEED + 1), text="Random seed")
+        self.edit(seed=random.randrange(SPIN_MAX_SEED + 1), latent=None, text="Random seed")
 
     def show_grid(self, on: bool) -> None:
-        self.edit(grid=GRID if on else (1, 1), text="Sample grid" if on else "Single image")
+        text = "Sample grid" if on else "Single image"
+        self.edit(grid=GRID if on else (1, 1), latent=None, text=text)
 
     def pick_cell(self, row: int, col: int) -> None:
         if self.state is None or self.state.grid == (1, 1):
@@ -314,6 +355,48 @@ class ImagePanel(QWidget):
         name = self.info.manifest.name if self.info else "the model"
         self.canvas.set_message(f"{name} could not render:\n{error}")
         self.failed.emit(name, str(error))
+
+    # -- encoding ------------------------------------------------------------------------------
+    def _encode_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Encode picture",
+            str(Path.home()),
+            "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif)",
+        )
+        if path:
+            self.encode_file(Path(path))
+
+    def encode_file(self, path: Path) -> bool:
+        """Encode a picture (any size or mode) with the current model, off the GUI thread."""
+        if self.info is None or not self.info.can_encode or self.state is None:
+            name = self.info.manifest.name if self.info else "This model"
+            self.failed.emit(name, "cannot encode pictures: choose a VAE or a flow model")
+            return False
+        try:
+            pixels, _ = read_image(path)
+        except StudioError as exc:
+            self.failed.emit(path.name, str(exc))
+            return False
+        model_id, backend = self.state.model_id, self.state.backend
+        self.engine.submit_batch(
+            lambda: encode_job(self.runtime, model_id, pixels, backend), self.encode_bridge
+        )
+        self.status.emit(f"Encoding {path.name}…")
+        return True
+
+    def _on_encoded(self, _ticket: Ticket, result: EncodeResult) -> None:
+        if self.state is None or result.model_id != self.state.model_id:
+            return  # the user moved to another model meanwhile
+        self.encoded_result = result
+        self.encoded.show_result(result)
+        self.encoded.setVisible(True)
+        latent = tuple(float(v) for v in result.latent.ravel())
+        self.edit(latent=latent, offsets=(), grid=(1, 1), text="Encode picture")
+        self.pictureEncoded.emit(result)
+
+    def _on_encode_error(self, _ticket: Ticket, error: BaseException) -> None:
+        self.failed.emit("Encoding", str(error))
 
     def current_image(self) -> QImage | None:
         return self.canvas.image()

@@ -151,14 +151,22 @@ class MainWindow(QMainWindow):
             self.open_file(Path(path))
 
     def open_file(self, path: Path) -> bool:
-        """Restore the settings stored in an exported image. False (and a message) if none."""
+        """Restore the settings stored in an exported image; a picture without them is encoded
+        by the current model when it can. False (and a message) otherwise."""
         try:
             provenance = read_provenance(path)
         except StudioError as exc:
             self.show_error(path.name, str(exc))
             return False
         if provenance is None:
-            self.show_error(path.name, "this image carries no Latent Studio settings")
+            info = self.image_panel.info
+            if info is not None and info.can_encode:
+                return self.image_panel.encode_file(path)  # a picture of the user's own
+            self.show_error(
+                path.name,
+                "this image carries no Latent Studio settings; to start from it, choose a "
+                "model that can encode pictures (VAE or flow) and drop it again",
+            )
             return False
         self.settings.setValue("files/last_dir", str(path.parent))
         self.restore(provenance)

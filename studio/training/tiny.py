@@ -1,25 +1,48 @@
-"""A tiny, untrained DCGAN model folder for tests and for trying the import path."""
+"""Tiny, untrained model folders for tests and for trying the import path."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from studio.nets.dcgan import DCGANConfig, Generator
-from studio.training import gan_emoji
+from studio.nets.flow import FlowConfig, FlowEncoder
+from studio.nets.vae import VAEConfig
+from studio.training import encoder_recipes, gan_emoji
+from studio.training.likelihood import VAE
+
+
+def _pictures(size: int, count: int = 64) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (count, size, size, 3), dtype=np.uint8)
 
 
 def build_tiny_gan(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     generator = Generator(DCGANConfig(latent_dim=8, image_size=8, base_channels=4)).eval()
-    gan_emoji.export_model(
-        generator,
-        folder,
-        steps=0,
-        minutes=0.0,
-        model_id="tiny-gan",
-        name="Tiny GAN (untrained)",
-        num_directions=4,
-    )
+    gan_emoji.export_model(generator, folder, steps=0, minutes=0.0, model_id="tiny-gan",
+                           name="Tiny GAN (untrained)", num_directions=4)
+    return folder
+
+
+def build_tiny_vae(folder: Path, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    model = VAE(VAEConfig(latent_dim=8, image_size=8, base_channels=8)).eval()
+    meta = {"steps": 0, "minutes": 0.0, "bpd": 8.0}
+    encoder_recipes.export_vae(model, folder, _pictures(8), meta, "tiny-vae", "Tiny VAE")
+    return folder
+
+
+def build_tiny_flow(folder: Path, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    encoder = FlowEncoder(FlowConfig(image_size=8, levels=2, steps=2, hidden=8))
+    with torch.no_grad():  # actnorm initialisation, then small random couplings
+        encoder.train()
+        encoder(torch.rand(64, 3, 8, 8) - 0.5)
+        for parameter in encoder.parameters():
+            parameter.add_(0.01 * torch.randn_like(parameter))
+    encoder.eval()
+    meta = {"steps": 0, "minutes": 0.0, "bpd": 8.0, "typical": [7.0, 8.0, 9.0]}
+    encoder_recipes.export_flow(encoder, folder, _pictures(8), meta, "tiny-flow", "Tiny flow")
     return folder
