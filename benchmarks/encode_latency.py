@@ -38,12 +38,10 @@ def main() -> None:
         if not runtime.describe(manifest.id).can_encode:
             continue
         for backend in manifest.backends:
-            enc = timed(
-                lambda: run_to_completion(encode_job(runtime, manifest.id, picture, backend)),
-                args.repeats,
-            )
+            job_args = (runtime, manifest.id, picture, backend)
             request = ImageRequest(manifest.id, seed=1, backend=backend)
-            dec = timed(lambda: run_to_completion(runtime.image_job(request)), args.repeats)
+            enc = timed(lambda a=job_args: run_to_completion(encode_job(*a)), args.repeats)
+            dec = timed(lambda r=request: run_to_completion(runtime.image_job(r)), args.repeats)
             print(
                 f"{manifest.id:<16} {backend:<5} encode (+ reconstruct) p50 {enc[0]:.2f} ms "
                 f"p99 {enc[1]:.2f} ms | decode p50 {dec[0]:.2f} ms p99 {dec[1]:.2f} ms"
