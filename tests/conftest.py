@@ -33,6 +33,13 @@ def tiny_flow_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_flow(tmp_path_factory.mktemp("models") / "tiny-flow")
 
 
+@pytest.fixture(scope="session")
+def tiny_ddpm_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from studio.training.tiny import build_tiny_ddpm
+
+    return build_tiny_ddpm(tmp_path_factory.mktemp("models") / "tiny-ddpm")
+
+
 @pytest.fixture
 def user_models(tmp_path: Path, tiny_gan_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A user models directory holding a copy of the tiny GAN, set as the app's."""

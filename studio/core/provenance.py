@@ -33,6 +33,7 @@ class Provenance:
     app_version: str
     latent: tuple[float, ...] = ()  # the first cell's latent vector, for inspection
     upscale: int = 1  # export setting: each model pixel became upscale x upscale pixels
+    preview_step: int | None = None  # an intermediate preview of an iterative sampler
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -56,6 +57,9 @@ class Provenance:
                 app_version=str(data.get("app_version", "")),
                 latent=tuple(float(v) for v in data.get("latent", ())),
                 upscale=int(data.get("upscale", 1)),
+                preview_step=None
+                if data.get("preview_step") is None
+                else int(data["preview_step"]),
             )
         except KeyError as exc:
             raise MediaError(f"provenance is missing {exc.args[0]!r}") from exc

@@ -43,6 +43,9 @@ class ImageRequest:
     truncation: float | None = None  # prior truncation; None = the plain prior
     temperature: float = 1.0  # scales the prior draw (flows and VAEs sample best below 1)
     latent: tuple[float, ...] | None = None  # an encoded picture: replaces the seed's draw
+    sampler: str | None = None  # iterative families: "ddim" | "ddpm" | ...; None = default
+    steps: int | None = None  # sampler steps; None = the model's default
+    eta: float = 0.0  # DDIM stochasticity: 0 deterministic, 1 as DDPM
     grid: tuple[int, int] = (1, 1)  # rows, columns; cell k uses seed + k
     backend: str = "auto"
     device: str = "auto"
@@ -55,6 +58,10 @@ class ImageRequest:
             raise RequestError(f"grid {rows}x{cols} must have 1 to {MAX_GRID_CELLS} cells")
         if self.truncation is not None and not (0 < self.truncation <= 10):
             raise RequestError(f"truncation must be in (0, 10], got {self.truncation}")
+        if self.steps is not None and not (1 <= self.steps <= 10_000):
+            raise RequestError(f"steps must be 1 to 10000, got {self.steps}")
+        if not (0.0 <= self.eta <= 1.0):
+            raise RequestError(f"eta must be in [0, 1], got {self.eta}")
         if not (0 < self.temperature <= 10):
             raise RequestError(f"temperature must be in (0, 10], got {self.temperature}")
         if self.latent is not None:
@@ -81,6 +88,9 @@ class ImageRequest:
             "truncation": self.truncation,
             "temperature": self.temperature,
             "latent": None if self.latent is None else list(self.latent),
+            "sampler": self.sampler,
+            "steps": self.steps,
+            "eta": self.eta,
             "grid": list(self.grid),
             "backend": self.backend,
             "device": self.device,
@@ -101,6 +111,9 @@ class ImageRequest:
                 truncation=None if truncation is None else float(truncation),
                 temperature=float(data.get("temperature", 1.0)),
                 latent=None if data.get("latent") is None else tuple(data["latent"]),
+                sampler=None if data.get("sampler") is None else str(data["sampler"]),
+                steps=None if data.get("steps") is None else int(data["steps"]),
+                eta=float(data.get("eta", 0.0)),
                 grid=(grid[0], grid[1]),
                 backend=str(data.get("backend", "auto")),
                 device=str(data.get("device", "auto")),

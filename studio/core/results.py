@@ -9,15 +9,6 @@ import numpy as np
 from studio.core.provenance import Provenance
 
 
-@dataclass(frozen=True)
-class Progress:
-    """One step of a long job: also a cancellation point for the engine."""
-
-    fraction: float  # 0..1
-    message: str = ""
-    preview: np.ndarray | None = None  # (H, W, 3) uint8, when the family has one
-
-
 @dataclass(frozen=True, eq=False)
 class ImageResult:
     pixels: np.ndarray  # (H, W, 3) uint8; a grid is tiled row-major
@@ -29,6 +20,17 @@ class ImageResult:
     @property
     def request(self):
         return self.provenance.request
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a long job: also a cancellation point for the engine."""
+
+    fraction: float  # 0..1
+    message: str = ""
+    preview: np.ndarray | None = None  # (H, W, 3) uint8, when the family has one
+    step: int | None = None  # which sampler step the preview shows
+    partial: ImageResult | None = None  # the preview as a result, exportable with provenance
 
 
 @dataclass(frozen=True, eq=False)

@@ -104,8 +104,13 @@ class LatentImageFamily(ImageFamily):
         for first in range(0, len(z), CHUNK):
             yield Progress(first / len(z), f"rendering {first}/{len(z)}")
             pictures.append(self.decode(z[first : first + CHUNK]))
-        seconds = time.perf_counter() - started
-        rows, cols = request.grid if request.latent is None else (1, 1)
+        return self.result(request, z, np.concatenate(pictures), time.perf_counter() - started)
+
+    def result(
+        self, request: ImageRequest, z: np.ndarray, pictures: np.ndarray, seconds: float
+    ) -> ImageResult:
+        """Tile the cells' pictures (N, H, W, 3) and attach provenance."""
+        rows, cols = self.grid_shape(request)
         choice = self.generator.choice
         provenance = Provenance(
             request=request,
@@ -117,8 +122,10 @@ class LatentImageFamily(ImageFamily):
             # an explicit latent is already in the request
             latent=() if request.latent is not None else tuple(float(v) for v in z[0].ravel()),
         )
-        pixels = tile(np.concatenate(pictures), rows, cols)
-        return ImageResult(pixels, z, provenance, seconds, choice.fallback)
+        return ImageResult(tile(pictures, rows, cols), z, provenance, seconds, choice.fallback)
+
+    def grid_shape(self, request: ImageRequest) -> tuple[int, int]:
+        return request.grid if request.latent is None else (1, 1)
 
 
 class GanFamily(LatentImageFamily):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from studio.core.errors import ManifestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.families.base import ImageFamily
+from studio.families.diffusion import DiffusionFamily
 from studio.families.flow import FlowFamily
 from studio.families.latent_image import GanFamily
 from studio.families.vae import VaeFamily
@@ -21,6 +22,7 @@ def register(family: type[ImageFamily]) -> None:
 register(GanFamily)
 register(VaeFamily)
 register(FlowFamily)
+register(DiffusionFamily)
 
 
 def family_for(manifest: Manifest) -> type[ImageFamily]:

@@ -18,11 +18,13 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -35,7 +37,7 @@ from PySide6.QtWidgets import (
 from studio.core.errors import StudioError
 from studio.core.priors import MAX_SEED
 from studio.core.requests import ImageRequest
-from studio.core.results import EncodeResult, ImageResult
+from studio.core.results import EncodeResult, ImageResult, Progress
 from studio.engine.runtime import ModelInfo, ModelRuntime, encode_job
 from studio.engine.scheduler import Engine, Ticket
 from studio.gui.bridge import EngineBridge
@@ -85,6 +87,7 @@ class ImagePanel(QWidget):
     status = Signal(str)
     modelChanged = Signal(str)  # model id, after its controls are shown
     pictureEncoded = Signal(object)  # EncodeResult, after the state moved to its latent
+    stopped = Signal(object)  # ImageResult: the preview a stopped sampler left
 
     def __init__(
         self, engine: Engine, runtime: ModelRuntime, undo: QUndoStack, parent: QWidget | None = None
@@ -96,11 +99,14 @@ class ImagePanel(QWidget):
         self.result: ImageResult | None = None
         self.encoded_result: EncodeResult | None = None
         self._latest: Ticket | None = None
+        self._partial: ImageResult | None = None  # the newest preview of an iterative job
         self._submitted_at = 0.0
         self._drag_serial = 0
         self._dragging: str | None = None
         self.bridge = EngineBridge(self)
         self.bridge.result.connect(self._on_result)
+        self.bridge.progress.connect(self._on_progress)
+        self.bridge.cancelled.connect(self._on_cancelled)
         self.bridge.error.connect(self._on_error)
         self.encode_bridge = EngineBridge(self)
         self.encode_bridge.result.connect(self._on_encoded)
@@ -189,6 +195,27 @@ class ImagePanel(QWidget):
         self.sliders.dragStarted.connect(self._drag_started)
         self.sliders.dragFinished.connect(lambda _: setattr(self, "_dragging", None))
         self.sliders.resetAll.connect(self.reset_directions)
+        self.sampler = QComboBox()
+        self.sampler.addItem("DDIM (fast, deterministic at η 0)", "ddim")
+        self.sampler.addItem("DDPM (all 1000 steps)", "ddpm")
+        self.sampler.currentIndexChanged.connect(
+            lambda _: self.edit(sampler=self.sampler.currentData(), text="Sampler")
+        )
+        self.steps = QSpinBox()
+        self.steps.setRange(5, 200)
+        self.steps.setKeyboardTracking(False)
+        self.steps.valueChanged.connect(lambda v: self.edit(steps=v, text="Steps"))
+        self.eta = QDoubleSpinBox()
+        self.eta.setRange(0.0, 1.0)
+        self.eta.setSingleStep(0.1)
+        self.eta.setPrefix("η ")
+        self.eta.valueChanged.connect(lambda v: self.edit(eta=v, text="Eta", merge_key=("eta",)))
+        self.sampler_box = QGroupBox("Sampler")
+        sampler_form = QFormLayout(self.sampler_box)
+        sampler_form.addRow(self.sampler)
+        sampler_form.addRow("Steps", self.steps)
+        sampler_form.addRow("Stochasticity", self.eta)
+        self.sampler_box.setVisible(False)
         self.encoded = EncodedView()
         self.encoded.setVisible(False)
         directions = QGroupBox("Directions")
@@ -197,6 +224,7 @@ class ImagePanel(QWidget):
         controls = QWidget()
         column = QVBoxLayout(controls)
         column.addWidget(point)
+        column.addWidget(self.sampler_box)
         column.addWidget(self.encoded)
         column.addWidget(directions)
         column.addWidget(view)
@@ -208,7 +236,24 @@ class ImagePanel(QWidget):
         self.controls = scroll
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.canvas)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m steps")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop sampling here; the last preview stays (Esc)")
+        self.stop_button.setShortcut("Esc")
+        self.stop_button.clicked.connect(self.stop)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.stop_button)
+        self.progress_box = QWidget()
+        self.progress_box.setLayout(progress_row)
+        self.progress_box.setVisible(False)
+        picture = QWidget()
+        picture_column = QVBoxLayout(picture)
+        picture_column.setContentsMargins(0, 0, 0, 0)
+        picture_column.addWidget(self.canvas, 1)
+        picture_column.addWidget(self.progress_box)
+        splitter.addWidget(picture)
         splitter.addWidget(scroll)
         splitter.setStretchFactor(0, 1)
         layout = QVBoxLayout(self)
@@ -254,6 +299,9 @@ class ImagePanel(QWidget):
         self.truncate.setEnabled(info.has_truncation)
         self.truncation.setEnabled(info.has_truncation)
         self.encode_button.setEnabled(info.can_encode)
+        iterative = info.manifest.family == "diffusion"
+        self.sampler_box.setVisible(iterative)
+        self.progress_box.setVisible(iterative)
         self.encoded.setVisible(False)
         default_temperature = float(info.manifest.parameters.get("default_temperature", 1.0))
         self.temperature.setToolTip(
@@ -270,6 +318,9 @@ class ImagePanel(QWidget):
                 self.truncation,
                 self.grid_button,
                 self.temperature,
+                self.sampler,
+                self.steps,
+                self.eta,
             ):
                 quiet.enter_context(QSignalBlocker(widget))
             self.seed.setValue(min(state.seed, SPIN_MAX_SEED))
@@ -278,6 +329,13 @@ class ImagePanel(QWidget):
                 self.truncation.setValue(state.truncation)
             self.grid_button.setChecked(state.grid != (1, 1))
             self.temperature.setValue(state.temperature)
+            params = self.info.manifest.parameters if self.info else {}
+            sampler = state.sampler or str(params.get("default_sampler", "ddim"))
+            self.sampler.setCurrentIndex(max(0, self.sampler.findData(sampler)))
+            self.steps.setValue(state.steps or int(params.get("default_steps", 25)))
+            self.steps.setEnabled(sampler == "ddim")
+            self.eta.setEnabled(sampler == "ddim")
+            self.eta.setValue(state.eta)
         self.sliders.show_values(state.offset_map)
 
     # -- edits ------------------------------------------------------------------------------
@@ -331,7 +389,36 @@ class ImagePanel(QWidget):
         )
         if ticket is not None:
             self._latest = ticket
+            self._partial = None
             self._submitted_at = time.perf_counter()
+            self.progress.setValue(0)
+
+    def stop(self) -> None:
+        """Stop the running sampler; its last preview becomes the current picture."""
+        if self._latest is not None:
+            self.engine.cancel(self._latest)
+
+    def _on_progress(self, ticket: Ticket, progress: Progress) -> None:
+        if self._latest is None or ticket.generation != self._latest.generation:
+            return
+        if progress.step is not None:
+            total = round(progress.step / progress.fraction) if progress.fraction else 0
+            self.progress.setMaximum(max(total, 1))
+            self.progress.setValue(progress.step)
+        if progress.preview is not None:
+            grid = self.state.grid if self.state and self.state.latent is None else (1, 1)
+            self.canvas.set_image(to_qimage(progress.preview), grid)
+        self._partial = progress.partial
+
+    def _on_cancelled(self, ticket: Ticket) -> None:
+        if self._latest is None or ticket.generation != self._latest.generation:
+            return  # replaced by a newer request: that one will paint
+        partial = self._partial
+        if partial is not None:
+            self.result = partial
+            step = partial.provenance.preview_step
+            self.status.emit(f"Stopped at step {step}: the preview can be exported")
+            self.stopped.emit(partial)
 
     def rerender(self) -> None:
         """Render the current state again (after a device change)."""
@@ -342,7 +429,9 @@ class ImagePanel(QWidget):
         if self._latest is None or ticket.generation != self._latest.generation:
             return  # stale: a newer request was made since
         self.result = result
-        self.canvas.set_image(to_qimage(result.pixels), result.request.grid)
+        grid = result.request.grid if result.request.latent is None else (1, 1)
+        self.canvas.set_image(to_qimage(result.pixels), grid)
+        self.progress.setValue(self.progress.maximum())
         elapsed = (time.perf_counter() - self._submitted_at) * 1000
         p = result.provenance
         note = f"  ⚠ {result.fallback}" if result.fallback else ""

@@ -9,7 +9,7 @@ from typing import Any
 from torch import nn
 
 from studio.core.errors import ModelError
-from studio.nets import dcgan, flow, vae
+from studio.nets import dcgan, flow, unet, vae
 
 ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {}
 
@@ -25,6 +25,7 @@ register("vae-encoder", vae.VAEEncoder, vae.VAEConfig)
 register("vae-decoder", vae.VAEDecoder, vae.VAEConfig)
 register("flow-encoder", flow.FlowEncoder, flow.FlowConfig)
 register("flow-decoder", flow.FlowDecoder, flow.FlowConfig)
+register("unet", unet.UNet, unet.UNetConfig)
 
 
 def build(name: str, config: Mapping[str, Any]) -> nn.Module:
@@ -40,4 +41,9 @@ def build(name: str, config: Mapping[str, Any]) -> nn.Module:
         raise ModelError(
             f"architecture {name!r} has no config keys {unknown}; known: {sorted(known)}"
         )
-    return module_cls(config_cls(**config))
+    # TOML has no tuples: turn lists back into the tuples the config dataclasses use
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    try:
+        return module_cls(config_cls(**values))
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"architecture {name!r} rejects config {dict(config)} ({exc})") from exc

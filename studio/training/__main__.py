@@ -11,13 +11,14 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from studio.training import encoder_recipes, gan_emoji
+from studio.training import diffusion, encoder_recipes, gan_emoji
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES: dict[str, Callable[..., Path]] = {
     gan_emoji.MODEL_ID: gan_emoji.build,
     encoder_recipes.VAE_ID: encoder_recipes.build_vae,
     encoder_recipes.FLOW_ID: encoder_recipes.build_flow,
+    diffusion.MODEL_ID: diffusion.build,
 }
 
 

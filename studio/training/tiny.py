@@ -21,8 +21,15 @@ def _pictures(size: int, count: int = 64) -> np.ndarray:
 def build_tiny_gan(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     generator = Generator(DCGANConfig(latent_dim=8, image_size=8, base_channels=4)).eval()
-    gan_emoji.export_model(generator, folder, steps=0, minutes=0.0, model_id="tiny-gan",
-                           name="Tiny GAN (untrained)", num_directions=4)
+    gan_emoji.export_model(
+        generator,
+        folder,
+        steps=0,
+        minutes=0.0,
+        model_id="tiny-gan",
+        name="Tiny GAN (untrained)",
+        num_directions=4,
+    )
     return folder
 
 
@@ -45,4 +52,15 @@ def build_tiny_flow(folder: Path, seed: int = 0) -> Path:
     encoder.eval()
     meta = {"steps": 0, "minutes": 0.0, "bpd": 8.0, "typical": [7.0, 8.0, 9.0]}
     encoder_recipes.export_flow(encoder, folder, _pictures(8), meta, "tiny-flow", "Tiny flow")
+    return folder
+
+
+def build_tiny_ddpm(folder: Path, seed: int = 0) -> Path:
+    from studio.nets.unet import UNet, UNetConfig
+    from studio.training import diffusion
+
+    torch.manual_seed(seed)
+    config = UNetConfig(image_size=8, base_channels=8, multipliers=(1, 2), time_dim=16, patch=1)
+    meta = {"steps": 0, "minutes": 0.0, "loss": float("nan")}
+    diffusion.export_ddpm(UNet(config).eval(), folder, meta, "tiny-ddpm", "Tiny diffusion")
     return folder

@@ -1,0 +1,75 @@
+"""Diffusion family: the initial noise x_T is the latent (seeds, sliders, interpolation all
+apply); a sampler turns it into a picture step by step, each step a preview and a
+cancellation point. The network only predicts noise (studio/nets/unet.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+
+import numpy as np
+
+from studio.backends.base import Session
+from studio.core.errors import RequestError
+from studio.core.manifest import Manifest
+from studio.core.requests import ImageRequest
+from studio.core.results import Progress
+from studio.families.base import ImageJob
+from studio.families.latent_image import LatentImageFamily
+from studio.families.pixels import to_uint8
+from studio.families.samplers.ddim import ddim_sample
+from studio.families.samplers.ddpm import ddpm_sample
+from studio.families.samplers.schedule import linear_betas
+
+SAMPLERS = ("ddim", "ddpm")
+
+
+class DiffusionFamily(LatentImageFamily):
+    name = "diffusion"
+    networks = ("unet",)
+    decoder_network = "unet"
+
+    def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
+        super().__init__(manifest, sessions)
+        p = manifest.parameters
+        self.betas = linear_betas(
+            int(p.get("train_steps", 1000)),
+            float(p.get("beta_start", 1e-4)),
+            float(p.get("beta_end", 0.02)),
+        )
+        self.default_sampler = str(p.get("default_sampler", "ddim"))
+        self.default_steps = int(p.get("default_steps", 25))
+
+    def predict_noise(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return self.generator.run({"x": x, "t": t})["eps"]
+
+    def generate(self, request: ImageRequest) -> ImageJob:
+        sampler = request.sampler or self.default_sampler
+        if sampler not in SAMPLERS:
+            raise RequestError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        x_T = self.latents(request)
+        rng = np.random.default_rng([request.seed, 1])  # the sampler's own noise, per seed
+        if sampler == "ddpm":
+            steps = len(self.betas)
+            job = ddpm_sample(self.predict_noise, x_T, self.betas, rng)
+        else:
+            steps = min(request.steps or self.default_steps, len(self.betas))
+            job = ddim_sample(self.predict_noise, x_T, self.betas, steps, request.eta, rng)
+        started = time.perf_counter()
+        yield Progress(0.0, f"{sampler.upper()} step 0/{steps}")
+        while True:
+            try:
+                done, _x, x0 = next(job)
+            except StopIteration as finished:
+                final = finished.value
+                break
+            pictures = to_uint8(np.clip(x0, -1, 1), self.output_range)
+            partial = self.result(request, x_T, pictures, time.perf_counter() - started)
+            partial = dataclasses.replace(
+                partial, provenance=dataclasses.replace(partial.provenance, preview_step=done)
+            )
+            message = f"{sampler.upper()} step {done}/{steps}"
+            yield Progress(done / steps, message, partial.pixels, done, partial)
+        pictures = to_uint8(np.clip(final, -1, 1), self.output_range)
+        return self.result(request, x_T, pictures, time.perf_counter() - started)

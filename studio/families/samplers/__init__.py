@@ -1,0 +1,1 @@
+"""Diffusion samplers: one algorithm per file; the network only predicts noise."""

@@ -1,0 +1,46 @@
+"""DDIM sampling (Song et al., 2021, eq. 12) on a subsequence τ of the training steps:
+
+    x̂_0 = (x_t - sqrt(1 - ᾱ_t) ε_θ(x_t, t)) / sqrt(ᾱ_t)
+    x_{t'} = sqrt(ᾱ_{t'}) x̂_0 + sqrt(1 - ᾱ_{t'} - σ²) ε_θ(x_t, t) + σ z
+    σ = η sqrt((1 - ᾱ_{t'}) / (1 - ᾱ_t)) sqrt(1 - ᾱ_t / ᾱ_{t'})       (eq. 16)
+
+η = 0 is deterministic (the initial noise is then a latent code); η = 1 matches DDPM's
+variance. Each step is a yield: (steps done, x_t', x̂_0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import numpy as np
+
+from studio.families.samplers.schedule import NoisePredictor, alphas_cumprod
+
+
+def ddim_timesteps(train_steps: int, steps: int) -> np.ndarray:
+    """τ: `steps` evenly spaced training steps, descending, ending at 0."""
+    return np.linspace(0, train_steps - 1, steps).round().astype(int)[::-1]
+
+
+def ddim_sample(
+    eps_fn: NoisePredictor,
+    x_T: np.ndarray,
+    betas: np.ndarray,
+    steps: int,
+    eta: float,
+    rng: np.random.Generator,
+) -> Generator[tuple[int, np.ndarray, np.ndarray], None, np.ndarray]:
+    abar = alphas_cumprod(betas)
+    taus = ddim_timesteps(len(betas), steps)
+    x = x_T.astype(np.float64)
+    x0 = x
+    for done, (k, t) in enumerate(enumerate(taus), 1):
+        eps = eps_fn(x.astype(np.float32), np.full(len(x), t, np.float32)).astype(np.float64)
+        x0 = (x - np.sqrt(1.0 - abar[t]) * eps) / np.sqrt(abar[t])
+        abar_next = abar[taus[k + 1]] if k + 1 < len(taus) else 1.0
+        sigma = eta * np.sqrt((1 - abar_next) / (1 - abar[t]) * (1 - abar[t] / abar_next))
+        direction = np.sqrt(max(1.0 - abar_next - sigma**2, 0.0)) * eps
+        noise = sigma * rng.standard_normal(x.shape) if sigma > 0 else 0.0
+        x = np.sqrt(abar_next) * x0 + direction + noise
+        yield done, x.astype(np.float32), x0.astype(np.float32)
+    return x.astype(np.float32)

@@ -1,0 +1,204 @@
+"""Train the DDPM noise predictor (Ho et al., 2020, Algorithm 1) and its recipe.
+
+    loss = || ε - ε_θ(sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) ε, t) ||²,   t ~ U{0..T-1}, ε ~ N(0, I)
+
+An exponential moving average of the weights is exported (Ho et al. use 0.9999; fewer
+steps here, so 0.999).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from studio.families.samplers.ddim import ddim_sample
+from studio.families.samplers.schedule import alphas_cumprod, linear_betas
+from studio.nets.unet import UNet, UNetConfig
+from studio.training.emoji_data import DATA_LICENCE, load_or_build
+from studio.training.encoder_recipes import grid_image
+from studio.training.export import export_safetensors, write_manifest
+from studio.training.likelihood import LoopConfig, run_loop
+
+MODEL_ID = "ddpm-emoji-32"
+TRAIN_STEPS = 1000
+log = logging.getLogger(__name__)
+
+
+def to_unit_range(batch: np.ndarray) -> torch.Tensor:
+    """uint8 (B, H, W, 3) -> float (B, 3, H, W) in [-1, 1]."""
+    return torch.from_numpy(batch).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def train_ddpm(
+    images: np.ndarray,
+    net: UNetConfig,
+    loop: LoopConfig,
+    on_progress=None,
+    progress_every: int = 250,
+) -> tuple[UNet, int]:
+    torch.manual_seed(loop.seed)
+    rng = torch.Generator().manual_seed(loop.seed)
+    model = UNet(net)
+    ema = copy.deepcopy(model).eval()
+    optimiser = torch.optim.Adam(model.parameters(), loop.learning_rate)
+    abar = torch.from_numpy(alphas_cumprod(linear_betas(TRAIN_STEPS))).float()
+
+    def step(batch: np.ndarray) -> float:
+        x0 = to_unit_range(batch)
+        if torch.rand((), generator=rng) < 0.5:
+            x0 = x0.flip(3)  # mirror: most emoji read the same either way round
+        t = torch.randint(0, TRAIN_STEPS, (len(x0),), generator=rng)
+        noise = torch.randn(x0.shape, generator=rng)
+        a = abar[t][:, None, None, None]
+        x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        loss = ((model(x_t, t.float()) - noise) ** 2).mean()
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        with torch.no_grad():
+            for e, p in zip(ema.parameters(), model.parameters(), strict=True):
+                e.lerp_(p, 1e-3)
+        return loss.item()
+
+    progress = None if on_progress is None else (lambda s, loss: on_progress(s, loss, ema))
+    steps = run_loop(step, images, loop, progress, progress_every)
+    return ema, steps
+
+
+def sample_grid(model: UNet, rows: int = 8, steps: int = 25) -> torch.Tensor:
+    def eps_fn(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(x), torch.from_numpy(t)).numpy()
+
+    rng = np.random.default_rng(0)
+    x_T = rng.standard_normal((rows * rows, 3, 32, 32)).astype(np.float32)
+    job = ddim_sample(eps_fn, x_T, linear_betas(TRAIN_STEPS), steps, 0.0, rng)
+    while True:
+        try:
+            next(job)
+        except StopIteration as done:
+            return torch.from_numpy(done.value)
+
+
+def export_ddpm(
+    model: UNet, folder: Path, meta: dict, model_id: str = MODEL_ID, name: str = "Emoji diffusion"
+) -> None:
+    import warnings
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    s = model.config.image_size
+    x = torch.randn(2, 3, s, s)
+    t = torch.tensor([10.0, 500.0])
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch's exporter's own deprecations
+        # x and t share the batch axis on purpose; the exporter says so as a warning
+        warnings.filterwarnings("ignore", message=".*axis name: batch will not be used")
+        torch.onnx.export(
+            model,
+            (x, t),
+            str(folder / "unet.onnx"),
+            input_names=["x", "t"],
+            output_names=["eps"],
+            dynamic_shapes={"x": {0: batch}, "t": {0: batch}},
+            external_data=False,
+            dynamo=True,
+            verbose=False,
+        )
+    export_safetensors(model, folder / "unet.safetensors")
+    diff = onnx_torch_max_diff_two(model, folder / "unet.onnx", x.numpy(), t.numpy())
+    image = ["batch", 3, s, s]
+    parameters = sum(p.numel() for p in model.parameters())
+    write_manifest(
+        folder,
+        {
+            "id": model_id,
+            "name": name,
+            "family": "diffusion",
+            "modality": "image",
+            "description": (
+                f"DDPM noise predictor (small UNet, {parameters:,} parameters) trained on Noto "
+                f"Color Emoji at {s}x{s} on white; {meta['steps']} steps in "
+                f"{meta['minutes']:.0f} min on 2 CPU cores. Sample with DDIM (fast) or DDPM."
+            ),
+            "networks": {
+                "unet": {
+                    "architecture": "unet",
+                    "config": asdict(model.config),
+                    "onnx": {"path": "unet.onnx"},
+                    "safetensors": {"path": "unet.safetensors"},
+                    "inputs": {"x": {"shape": image}, "t": {"shape": ["batch"]}},
+                    "outputs": {"eps": {"shape": image}},
+                }
+            },
+            "io": {
+                "latent": {"shape": [3, s, s], "prior": "normal"},
+                "output": {"shape": [3, s, s], "range": [-1.0, 1.0]},
+            },
+            "parameters": {
+                "train_steps": TRAIN_STEPS,
+                "beta_start": 1e-4,
+                "beta_end": 0.02,
+                "default_sampler": "ddim",
+                "default_steps": 25,
+            },
+            "metrics": {"final_training_loss": meta["loss"]},
+            "origin": {
+                "train": f"python -m studio.training {model_id}",
+                "data": DATA_LICENCE,
+                "licence": "Model weights: same licence as the project; data: SIL OFL 1.1",
+                "onnx_torch_max_abs_diff": diff,
+            },
+        },
+    )
+
+
+def onnx_torch_max_diff_two(model: UNet, path: Path, x: np.ndarray, t: np.ndarray) -> float:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (onnx_out,) = session.run(None, {"x": x, "t": t})
+    with torch.no_grad():
+        torch_out = model(torch.from_numpy(x), torch.from_numpy(t)).numpy()
+    return float(np.abs(onnx_out - torch_out).max())
+
+
+def build(
+    out: Path,
+    work: Path,
+    minutes: float,
+    max_steps: int | None = None,
+    images: np.ndarray | None = None,
+    net: UNetConfig | None = None,
+) -> Path:
+    net = net or UNetConfig(base_channels=48)
+    work.mkdir(parents=True, exist_ok=True)
+    if images is None:
+        images = load_or_build(work / "emoji-32.npy", 32)
+    loop = LoopConfig(max_minutes=minutes, learning_rate=2e-4)
+    if max_steps is not None:
+        loop = replace(loop, max_steps=max_steps)
+    start = time.monotonic()
+    last_loss = [float("nan")]
+
+    def on_progress(step: int, loss: float, ema: UNet) -> None:
+        last_loss[0] = loss
+        log.info("ddpm step %d  loss %.4f", step, loss)
+        if step % 1000 == 0:
+            grid_image(sample_grid(ema, rows=6, steps=20), -1, 1, rows=6).save(work / "samples.png")
+            export_safetensors(ema, work / "checkpoint.safetensors")
+
+    model, steps = train_ddpm(images, net, loop, on_progress)
+    meta = {"steps": steps, "minutes": (time.monotonic() - start) / 60, "loss": last_loss[0]}
+    export_ddpm(model, out, meta)
+    grid_image(sample_grid(model), -1, 1).save(work / "final-samples.png")
+    log.info("exported %s", out)
+    return out
