@@ -33,9 +33,9 @@ def main(out: Path, dark: bool = True) -> None:
     panel = window.image_panel
     steps = iter(
         [
-            lambda: panel.edit(seed=11, text="seed"),
-            lambda: panel.sliders.slider("PC1").setValue(150),
-            lambda: panel.sliders.slider("PC3").setValue(-120),
+            lambda: panel.edit(seed=1, text="seed"),
+            lambda: panel.sliders.slider("PC2").setValue(80),
+            lambda: panel.grid_button.setChecked(True),
             lambda: (window.grab().save(str(out)), app.quit()),
         ]
     )

@@ -14,7 +14,11 @@ from studio.training.emoji_data import FONT_PATH, render_emoji
 
 CATALOG = Catalog([(BUNDLED_MODELS, "bundled")])
 FAMILY_IDS = {m.family: m.id for m in CATALOG.manifests}
-pytestmark = pytest.mark.skipif(not FONT_PATH.exists(), reason="needs fonts-noto-color-emoji")
+pytestmark = [
+    pytest.mark.skipif(not FONT_PATH.exists(), reason="needs fonts-noto-color-emoji"),
+    # the two models are training; this guard goes when they are committed
+    pytest.mark.skipif(not {"vae", "flow"} <= set(FAMILY_IDS), reason="VAE/flow not bundled yet"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -116,6 +116,7 @@ def test_cancel_stops_the_sampler_at_the_next_step(runtime: ModelRuntime) -> Non
     seen: list[int] = []
     cancelled = threading.Event()
     third = threading.Event()
+    resume = threading.Event()
 
     class Watch:
         def on_progress(self, ticket: Ticket, progress: Any) -> None:
@@ -123,6 +124,7 @@ def test_cancel_stops_the_sampler_at_the_next_step(runtime: ModelRuntime) -> Non
                 seen.append(progress.step)
                 if progress.step == 3:
                     third.set()
+                    resume.wait(10)  # hold the worker until the test has cancelled
 
         def on_result(self, ticket: Ticket, result: Any) -> None:
             pass
@@ -137,6 +139,7 @@ def test_cancel_stops_the_sampler_at_the_next_step(runtime: ModelRuntime) -> Non
     ticket = engine.submit_batch(lambda: runtime.image_job(request), Watch())
     assert third.wait(30)
     engine.cancel(ticket)
+    resume.set()
     assert cancelled.wait(5)
     engine.shutdown()
-    assert max(seen) <= 5  # stopped at the next yield, not after 1000 steps
+    assert seen == [1, 2, 3]  # stopped at the very next step, not after 1000

@@ -78,3 +78,33 @@ def principal_directions(latents: np.ndarray, features: np.ndarray, count: int) 
         scales=scales,
         explained_variance=variance[:count].astype(np.float32),
     )
+
+
+COLOUR_AXES = {  # unit RGB mixes: overall tone and the two opponent colour axes
+    "tone": (1.0, 1.0, 1.0),
+    "red-cyan": (2.0, -1.0, -1.0),
+    "yellow-blue": (1.0, 1.0, -2.0),
+}
+
+
+def low_frequency_directions(size: int, frequencies: int = 2) -> Directions:
+    """Directions in a noise space shaped (3, size, size): smooth cosine patterns (Ahmed et al.,
+    1974, the DCT basis) times opponent colour axes. In a diffusion model's initial noise these
+    move large-scale layout and colour, which pixel-wise noise directions would not."""
+    coords = (np.arange(size) + 0.5) / size
+    vectors, names = [], []
+    for colour, mix in COLOUR_AXES.items():
+        rgb = np.asarray(mix) / np.linalg.norm(mix)
+        for v in range(frequencies):
+            for u in range(frequencies):
+                pattern = np.outer(np.cos(np.pi * v * coords), np.cos(np.pi * u * coords))
+                vector = rgb[:, None, None] * pattern[None]  # (3, size, size)
+                vectors.append((vector / np.linalg.norm(vector)).ravel())
+                names.append(f"{colour} {u}:{v}")
+    k = len(names)
+    return Directions(
+        vectors=np.asarray(vectors, np.float32),
+        names=tuple(names),
+        scales=np.full(k, 1.0, np.float32) * np.sqrt(size * size * 3) / 8,
+        explained_variance=np.full(k, 1.0 / k, np.float32),
+    )

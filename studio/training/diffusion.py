@@ -19,6 +19,7 @@ import torch
 
 from studio.families.samplers.ddim import ddim_sample
 from studio.families.samplers.schedule import alphas_cumprod, linear_betas
+from studio.latent.directions import low_frequency_directions
 from studio.nets.unet import UNet, UNetConfig
 from studio.training.emoji_data import DATA_LICENCE, load_or_build
 from studio.training.encoder_recipes import grid_image
@@ -114,6 +115,7 @@ def export_ddpm(
             verbose=False,
         )
     export_safetensors(model, folder / "unet.safetensors")
+    low_frequency_directions(s).save(folder / "directions.npz")
     diff = onnx_torch_max_diff_two(model, folder / "unet.onnx", x.numpy(), t.numpy())
     image = ["batch", 3, s, s]
     parameters = sum(p.numel() for p in model.parameters())
@@ -150,6 +152,7 @@ def export_ddpm(
                 "default_sampler": "ddim",
                 "default_steps": 25,
             },
+            "directions": {"file": "directions.npz"},
             "metrics": {"final_training_loss": meta["loss"]},
             "origin": {
                 "train": f"python -m studio.training {model_id}",
