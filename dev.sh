@@ -7,12 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian libraries: Qt's xcb platform (icccm and keysyms are the ones its error misnames),
-# PortAudio for sounddevice, libsndfile for soundfile, the emoji font the GAN's data comes
-# from, and Xvfb for headless screenshots.
+# PortAudio for sounddevice, libsndfile for soundfile, the fonts the bundled models' data come
+# from (emoji; Noto and DejaVu letters), and Xvfb for headless screenshots.
 DEBS=(python3 python3-venv libportaudio2 libsndfile1 libegl1 libgl1 libfontconfig1
       libdbus-1-3 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0
       libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0
-      libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 fonts-noto-color-emoji xvfb xauth)
+      libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 fonts-noto-color-emoji fonts-noto-core
+      fonts-dejavu-core xvfb xauth)
 
 install_debs() {
   local missing=()

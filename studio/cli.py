@@ -201,10 +201,12 @@ def cmd_encode(args: argparse.Namespace, catalog: Catalog) -> int:
     result = run_to_completion(encode_job(ModelRuntime(catalog), args.model, pixels))
     np.save(args.out, result.latent)
     print(f"wrote {args.out} ({result.latent.size} values)")
-    print(
-        f"reconstruction PSNR {result.psnr:.2f} dB; {result.bits_per_dim:.3f} bits/dim "
-        f"({result.likelihood})"
+    score = (
+        f"{result.bits_per_dim:.3f} bits/dim ({result.likelihood})"
+        if result.bits_per_dim is not None
+        else result.likelihood
     )
+    print(f"reconstruction PSNR {result.psnr:.2f} dB; {score}")
     if result.typicality:
         print(result.typicality)
     return 0
@@ -231,6 +233,8 @@ def cmd_score(args: argparse.Namespace, catalog: Catalog) -> int:
         except MediaError as exc:
             failed.append((path.name, str(exc)))
             continue
+        if result.bits_per_dim is None:
+            raise RequestError(f"model {args.model!r} has no likelihood to score pictures with")
         scored.append((result.bits_per_dim, path.name, result.typicality or result.likelihood))
     print(f"{'rank':>4}  {'bits/dim':>8}  {'file':<32} verdict (most unusual first)")
     for rank, (bpd, name, verdict) in enumerate(sorted(scored, reverse=True), 1):

@@ -40,6 +40,20 @@ def tiny_ddpm_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_ddpm(tmp_path_factory.mktemp("models") / "tiny-ddpm")
 
 
+@pytest.fixture(scope="session")
+def tiny_pixelcnn_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from studio.training.tiny import build_tiny_pixelcnn
+
+    return build_tiny_pixelcnn(tmp_path_factory.mktemp("models") / "tiny-pixelcnn")
+
+
+@pytest.fixture(scope="session")
+def tiny_rbm_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from studio.training.tiny import build_tiny_rbm
+
+    return build_tiny_rbm(tmp_path_factory.mktemp("models") / "tiny-rbm")
+
+
 @pytest.fixture
 def user_models(tmp_path: Path, tiny_gan_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A user models directory holding a copy of the tiny GAN, set as the app's."""

@@ -11,6 +11,7 @@ from studio.core.manifest import verify_sha256
 from studio.core.requests import ImageRequest
 from studio.engine.run import run_to_completion
 from studio.engine.runtime import ModelRuntime
+from studio.families.latent_image import LatentImageFamily
 from studio.families.registry import family_for
 
 CATALOG = Catalog([(BUNDLED_MODELS, "bundled")])
@@ -61,11 +62,13 @@ def test_output_shape_range_and_determinism(runtime: ModelRuntime, model_id: str
     # The raw output stays inside the declared range at the model's default temperature (a
     # flow's inverse is unbounded in principle: 99% of its values must land in range).
     family = runtime.family(model_id, "onnx")
-    session = family.sessions[family.decoder_network]  # type: ignore[attr-defined]
+    if not isinstance(family, LatentImageFamily):
+        return  # PixelCNN and RBM draw palette indices / probabilities: in range by design
+    session = family.sessions[family.decoder_network]
     low, high = manifest.output_range
     temperature = float(manifest.parameters.get("default_temperature", 1.0))
     sample = ImageRequest(model_id, seed=3, grid=(4, 4), temperature=temperature)
-    latents = family.latents(sample)  # type: ignore[attr-defined]
+    latents = family.latents(sample)
     raw = session.run({session.spec.inputs[0].name: latents})[session.spec.outputs[0].name]
     assert raw.shape == (16, channels, height, width)
     inside = (raw >= low - 1e-6) & (raw <= high + 1e-6)
@@ -96,6 +99,8 @@ def test_onnx_and_torch_agree(model_id: str) -> None:
 @pytest.mark.parametrize("model_id", IDS)
 def test_every_direction_moves_the_picture(runtime: ModelRuntime, model_id: str) -> None:
     info = runtime.describe(model_id)
+    if info.manifest.latent_shape is None:
+        pytest.skip(f"{info.manifest.family} models have no latent space to steer")
     assert len(info.direction_names) >= 8
     base = run_to_completion(runtime.image_job(ImageRequest(model_id, seed=1))).pixels
     for name in info.direction_names:

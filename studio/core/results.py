@@ -42,7 +42,7 @@ class EncodeResult:
     model_input: np.ndarray  # (H, W, 3) uint8: the picture as the model sees it
     reconstruction: np.ndarray  # (H, W, 3) uint8: the latent decoded again
     psnr: float  # of the reconstruction against the model input, dB
-    bits_per_dim: float
-    likelihood: str  # "exact" (flow) or "ELBO bound" (VAE): what bits_per_dim is
+    bits_per_dim: float | None  # None where the family has no normalised likelihood
+    likelihood: str  # "exact" (flow), "ELBO bound" (VAE), or what the score is instead
     typicality: str | None = None  # against the model's held-out range, where known
     seconds: float = 0.0

@@ -29,7 +29,8 @@ class ModelInfo:
     direction_names: tuple[str, ...]
     explained_variance: tuple[float, ...]
     has_truncation: bool  # a normal prior can be truncated
-    can_encode: bool  # the family maps pictures into its latent space
+    can_encode: bool  # the family maps pictures into its latent space (or completes them)
+    encode_label: str  # the button's words for that
     input_size: int | None  # side of the square picture the encoder takes
 
 
@@ -94,7 +95,13 @@ class ModelRuntime:
         family = family_for(manifest)
         size = manifest.input_shape[-1] if manifest.input_shape else None
         return ModelInfo(
-            manifest, names, variance, manifest.prior == "normal", family.can_encode, size
+            manifest,
+            names,
+            variance,
+            manifest.prior == "normal",
+            family.can_encode,
+            family.encode_label,
+            size,
         )
 
     def image_job(self, request: ImageRequest) -> ImageJob:
@@ -110,8 +117,7 @@ def encode_job(
     family = runtime.family(model_id, backend)
     if not family.can_encode:
         raise RequestError(f"model {model_id!r} ({family.name}) cannot encode pictures")
-    size = family.manifest.input_shape[-1]  # type: ignore[index]
-    return (yield from family.encode(fit_square(pixels, size)))
+    return (yield from family.encode(fit_square(pixels, family.input_size)))
 
 
 def available_gpu_backends() -> list[str]:

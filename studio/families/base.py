@@ -25,6 +25,7 @@ class ImageFamily(ABC):
     name: ClassVar[str]
     networks: ClassVar[tuple[str, ...]]  # networks the manifest must declare
     can_encode: ClassVar[bool] = False  # maps a picture into the latent space
+    encode_label: ClassVar[str] = "Encode picture…"  # what encoding means to the user
 
     def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
         self.manifest = manifest
@@ -43,6 +44,14 @@ class ImageFamily(ABC):
 
     @abstractmethod
     def generate(self, request: ImageRequest) -> ImageJob: ...
+
+    @property
+    def input_size(self) -> int:
+        """Side of the square picture `encode` takes: the encoder's input, else the output."""
+        shape = self.manifest.input_shape or self.manifest.output_shape
+        if shape is None:
+            raise RequestError(f"model {self.manifest.id!r} declares no picture size")
+        return shape[-1]
 
     def encode(self, pixels: np.ndarray) -> EncodeJob:
         """pixels (S, S, 3) uint8 at the model's input size -> its latent and likelihood."""

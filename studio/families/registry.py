@@ -8,6 +8,8 @@ from studio.families.base import ImageFamily
 from studio.families.diffusion import DiffusionFamily
 from studio.families.flow import FlowFamily
 from studio.families.latent_image import GanFamily
+from studio.families.pixelcnn import PixelCnnFamily
+from studio.families.rbm import RbmFamily
 from studio.families.vae import VaeFamily
 
 FAMILIES: dict[str, type[ImageFamily]] = {}
@@ -23,6 +25,8 @@ register(GanFamily)
 register(VaeFamily)
 register(FlowFamily)
 register(DiffusionFamily)
+register(PixelCnnFamily)
+register(RbmFamily)
 
 
 def family_for(manifest: Manifest) -> type[ImageFamily]:

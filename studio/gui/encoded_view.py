@@ -40,11 +40,15 @@ class EncodedView(QGroupBox):
                 Qt.TransformationMode.FastTransformation,
             )
             label.setPixmap(pixmap)
-        psnr = "exact (∞ dB)" if math.isinf(result.psnr) else f"{result.psnr:.1f} dB"
-        lines = [
-            f"Reconstruction PSNR: {psnr}",
-            f"{result.bits_per_dim:.3f} bits/dim ({result.likelihood})",
-        ]
+        if math.isnan(result.psnr):
+            lines = []
+        else:
+            psnr = "exact (∞ dB)" if math.isinf(result.psnr) else f"{result.psnr:.1f} dB"
+            lines = [f"Reconstruction PSNR: {psnr}"]
+        if result.bits_per_dim is not None:
+            lines.append(f"{result.bits_per_dim:.3f} bits/dim ({result.likelihood})")
+        else:
+            lines.append(result.likelihood)
         if result.typicality:
             lines.append(result.typicality.capitalize())
         self.summary.setText("\n".join(lines))

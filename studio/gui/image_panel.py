@@ -202,7 +202,7 @@ class ImagePanel(QWidget):
             lambda _: self.edit(sampler=self.sampler.currentData(), text="Sampler")
         )
         self.steps = QSpinBox()
-        self.steps.setRange(5, 200)
+        self.steps.setRange(5, 2000)
         self.steps.setKeyboardTracking(False)
         self.steps.valueChanged.connect(lambda v: self.edit(steps=v, text="Steps"))
         self.eta = QDoubleSpinBox()
@@ -299,9 +299,12 @@ class ImagePanel(QWidget):
         self.truncate.setEnabled(info.has_truncation)
         self.truncation.setEnabled(info.has_truncation)
         self.encode_button.setEnabled(info.can_encode)
-        iterative = info.manifest.family == "diffusion"
-        self.sampler_box.setVisible(iterative)
-        self.progress_box.setVisible(iterative)
+        self.encode_button.setText(info.encode_label if info.can_encode else "Encode picture…")
+        family = info.manifest.family
+        self.sampler_box.setVisible(family in ("diffusion", "rbm"))
+        self.sampler.setVisible(family == "diffusion")
+        self.eta.setVisible(family == "diffusion")
+        self.progress_box.setVisible(family in ("diffusion", "pixelcnn", "rbm"))
         self.encoded.setVisible(False)
         default_temperature = float(info.manifest.parameters.get("default_temperature", 1.0))
         self.temperature.setToolTip(
@@ -329,11 +332,13 @@ class ImagePanel(QWidget):
                 self.truncation.setValue(state.truncation)
             self.grid_button.setChecked(state.grid != (1, 1))
             self.temperature.setValue(state.temperature)
+            family = self.info.manifest.family if self.info else ""
             params = self.info.manifest.parameters if self.info else {}
             sampler = state.sampler or str(params.get("default_sampler", "ddim"))
             self.sampler.setCurrentIndex(max(0, self.sampler.findData(sampler)))
             self.steps.setValue(state.steps or int(params.get("default_steps", 25)))
-            self.steps.setEnabled(sampler == "ddim")
+            # DDPM always runs every training step; RBMs and DDIM take a step count
+            self.steps.setEnabled(sampler == "ddim" or family == "rbm")
             self.eta.setEnabled(sampler == "ddim")
             self.eta.setValue(state.eta)
         self.sliders.show_values(state.offset_map)

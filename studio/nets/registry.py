@@ -9,7 +9,7 @@ from typing import Any
 from torch import nn
 
 from studio.core.errors import ModelError
-from studio.nets import dcgan, flow, unet, vae
+from studio.nets import dcgan, flow, pixelcnn, rbm, unet, vae
 
 ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {}
 
@@ -26,6 +26,9 @@ register("vae-decoder", vae.VAEDecoder, vae.VAEConfig)
 register("flow-encoder", flow.FlowEncoder, flow.FlowConfig)
 register("flow-decoder", flow.FlowDecoder, flow.FlowConfig)
 register("unet", unet.UNet, unet.UNetConfig)
+register("pixelcnn", pixelcnn.PixelCNN, pixelcnn.PixelCNNConfig)
+register("rbm-hidden", rbm.RBMHidden, rbm.RBMConfig)
+register("rbm-visible", rbm.RBMVisible, rbm.RBMConfig)
 
 
 def build(name: str, config: Mapping[str, Any]) -> nn.Module:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from studio.training import diffusion, encoder_recipes, gan_emoji
+from studio.training import diffusion, encoder_recipes, gan_emoji, pixelcnn, rbm
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES: dict[str, Callable[..., Path]] = {
@@ -19,6 +19,8 @@ RECIPES: dict[str, Callable[..., Path]] = {
     encoder_recipes.VAE_ID: encoder_recipes.build_vae,
     encoder_recipes.FLOW_ID: encoder_recipes.build_flow,
     diffusion.MODEL_ID: diffusion.build,
+    pixelcnn.MODEL_ID: pixelcnn.build,
+    rbm.MODEL_ID: rbm.build,
 }
 
 

@@ -64,3 +64,30 @@ def build_tiny_ddpm(folder: Path, seed: int = 0) -> Path:
     meta = {"steps": 0, "minutes": 0.0, "loss": float("nan")}
     diffusion.export_ddpm(UNet(config).eval(), folder, meta, "tiny-ddpm", "Tiny diffusion")
     return folder
+
+
+def build_tiny_pixelcnn(folder: Path, seed: int = 0) -> Path:
+    from studio.nets.pixelcnn import PixelCNN, PixelCNNConfig
+    from studio.training import pixelcnn
+
+    torch.manual_seed(seed)
+    config = PixelCNNConfig(image_size=8, palette_size=4, channels=8, layers=3, kernel=3)
+    palette = np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0], [0, 0, 255]], np.uint8)
+    meta = {"steps": 0, "minutes": 0.0, "bits": 2.0}
+    pixelcnn.export_pixelcnn(
+        PixelCNN(config).eval(), folder, palette, meta, "tiny-pixelcnn", "Tiny PixelCNN"
+    )
+    return folder
+
+
+def build_tiny_rbm(folder: Path, seed: int = 0) -> Path:
+    from studio.nets.rbm import RBM, RBMConfig
+    from studio.training import rbm
+
+    torch.manual_seed(seed)
+    machine = RBM(RBMConfig(visible=64, hidden=16))
+    with torch.no_grad():
+        machine.weight.normal_(0, 0.5)
+    meta = {"steps": 0, "minutes": 0.0, "gap": 0.0, "count": 0, "density": 0.3}
+    rbm.export_rbm(machine, folder, meta, "tiny-rbm", "Tiny RBM")
+    return folder
