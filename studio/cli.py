@@ -77,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--temperature",
         type=float,
-        default=1.0,
-        help="scale the prior draw (flows and VAEs: ~0.7 gives cleaner samples)",
+        default=None,
+        help="scale the prior draw (default: the model's own, e.g. 0.7 for flows and VAEs)",
     )
     gen.add_argument(
         "--latent",
@@ -145,21 +145,23 @@ def cmd_generate(args: argparse.Namespace, catalog: Catalog) -> int:
             raise MediaError(f"{args.source}: carries no Latent Studio settings")
         request = stored.request
         upscale_factor = stored.upscale
+        runtime = ModelRuntime(catalog)
     else:
         if not args.model:
             raise RequestError("give --model ID (or --from FILE)")
-        request = ImageRequest(
-            model_id=args.model,
-            seed=args.seed,
-            offsets=tuple(args.direction),
-            truncation=args.truncation,
-            temperature=args.temperature,
-            latent=None if args.latent is None else load_latent(args.latent),
-            grid=args.grid,
-            backend=args.backend,
-            device=args.device,
-        )
-    runtime = ModelRuntime(catalog)
+        runtime = ModelRuntime(catalog)
+        settings = {
+            "seed": args.seed,
+            "offsets": tuple(args.direction),
+            "truncation": args.truncation,
+            "latent": None if args.latent is None else load_latent(args.latent),
+            "grid": args.grid,
+            "backend": args.backend,
+            "device": args.device,
+        }
+        if args.temperature is not None:
+            settings["temperature"] = args.temperature
+        request = runtime.default_request(args.model, **settings)
     result = run_to_completion(runtime.image_job(request))
     provenance = dataclasses.replace(result.provenance, upscale=upscale_factor)
     if stored is not None and stored.model_sha256 != provenance.model_sha256:

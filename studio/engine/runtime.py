@@ -104,6 +104,14 @@ class ModelRuntime:
             size,
         )
 
+    def default_request(self, model_id: str, **settings: object) -> ImageRequest:
+        """A request at the model's own defaults (e.g. the temperature it samples best at)."""
+        parameters = self.catalog.get(model_id).parameters
+        defaults: dict[str, object] = {}
+        if "default_temperature" in parameters:
+            defaults["temperature"] = float(parameters["default_temperature"])
+        return ImageRequest(model_id, **{**defaults, **settings})  # type: ignore[arg-type]
+
     def image_job(self, request: ImageRequest) -> ImageJob:
         """The engine job for `request`: loading happens on the worker thread too."""
         family = self.family(request.model_id, request.backend, request.device)

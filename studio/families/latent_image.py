@@ -20,6 +20,7 @@ from studio.core.results import ImageResult, Progress
 from studio.families.base import ImageFamily, ImageJob
 from studio.families.pixels import tile, to_uint8
 from studio.latent.directions import Directions
+from studio.latent.prior import MixturePrior
 
 CHUNK = 64  # latents per session.run: a cancellation point at least every chunk
 
@@ -32,10 +33,13 @@ class LatentImageFamily(ImageFamily):
         self.generator = sessions[self.decoder_network]
         self.latent_shape: tuple[int, ...] = manifest.latent_shape  # type: ignore[assignment]
         self.output_range = manifest.output_range or (-1.0, 1.0)
+        size = int(np.prod(self.latent_shape))
         self.directions = (
-            Directions.load(manifest.directions_file, int(np.prod(self.latent_shape)))
-            if manifest.directions_file
-            else None
+            Directions.load(manifest.directions_file, size) if manifest.directions_file else None
+        )
+        prior_file = manifest.parameters.get("expost_prior")
+        self.expost = (
+            MixturePrior.load(manifest.folder / str(prior_file), size) if prior_file else None
         )
 
     @classmethod
@@ -66,11 +70,19 @@ class LatentImageFamily(ImageFamily):
         seeds = [(request.seed + k) % (MAX_SEED + 1) for k in range(rows * cols)]
         z = np.stack(
             [
-                sample_prior(s, self.latent_shape, self.manifest.prior, request.truncation)
+                self.place(
+                    request.temperature
+                    * sample_prior(s, self.latent_shape, self.manifest.prior, request.truncation),
+                    s,
+                )
                 for s in seeds
             ]
         )
-        return (request.temperature * z + offset).astype(np.float32)
+        return (z + offset).astype(np.float32)
+
+    def place(self, z: np.ndarray, seed: int) -> np.ndarray:
+        """A prior draw where the model's codes live: through the ex-post mixture if any."""
+        return self.expost.place(z, seed) if self.expost is not None else z
 
     def offset_vector(self, offsets: dict[str, float]) -> np.ndarray:
         size = int(np.prod(self.latent_shape))

@@ -264,7 +264,7 @@ class ImagePanel(QWidget):
     # -- model and state ------------------------------------------------------------------
     def set_model(self, model_id: str, state: ImageRequest | None = None) -> None:
         """Switch to `model_id` and render `state` (default: seed 0 at the origin)."""
-        new = state or ImageRequest(model_id)
+        new = state or self.runtime.default_request(model_id)
         if self.state is None:
             self.apply_state(new)
         elif new != self.state:

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from studio.latent.directions import principal_directions
+from studio.latent.prior import fit_mixture
 from studio.nets.flow import Flow, FlowConfig, FlowDecoder, FlowEncoder
 from studio.nets.vae import VAEConfig
 from studio.training.emoji_data import DATA_LICENCE, load_or_build
@@ -77,6 +78,7 @@ def export_vae(
     with torch.no_grad():
         means = model.encoder(dequantise(images, None) * 2 - 1)[0].numpy()
     principal_directions(means, means, min(NUM_DIRECTIONS, d)).save(folder / "directions.npz")
+    fit_mixture(means, components=min(16, len(means) // 8)).save(folder / "latent_prior.npz")
     image_shape = ["batch", 3, s, s]
     write_manifest(
         folder,
@@ -116,7 +118,11 @@ def export_vae(
                 "input": {"shape": [3, s, s], "range": [-1.0, 1.0]},
                 "output": {"shape": [3, s, s], "range": [-1.0, 1.0]},
             },
-            "parameters": {"decoder_sigma": model.log_sigma.exp().item()},
+            "parameters": {
+                "decoder_sigma": model.log_sigma.exp().item(),
+                "expost_prior": "latent_prior.npz",  # sample where the codes are (Ghosh et al.)
+                "default_temperature": 0.7,
+            },
             "directions": {"file": "directions.npz"},
             "metrics": {"held_out_elbo_bits_per_dim": meta["bpd"]},
             "origin": _origin(model_id, {"onnx_torch_max_abs_diff": diff}),
