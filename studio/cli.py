@@ -1,4 +1,4 @@
-"""Headless verbs: `studio models`, `studio generate`, `studio info`.
+"""Headless verbs: `studio models`, `generate`, `encode`, `score` and `info`.
 
 Errors are one line on stderr and exit status 2; nothing here imports Qt.
 """
@@ -15,7 +15,10 @@ import numpy as np
 
 from studio.core.catalog import Catalog
 from studio.core.errors import MediaError, RequestError, StudioError
-from studio.core.requests import BACKENDS, DEVICES, ImageRequest
+from studio.core.requests import BACKENDS, DEVICES
+from studio.core.results import ImageResult
+from studio.engine.run import run_to_completion
+from studio.families.base import ImageJob
 
 
 def _grid(text: str) -> tuple[int, int]:
@@ -130,7 +133,6 @@ def cmd_models(catalog: Catalog) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, catalog: Catalog) -> int:
-    from studio.engine.run import run_to_completion
     from studio.engine.runtime import ModelRuntime
     from studio.media.image import image_format, read_provenance, upscale, write_image
 
@@ -162,7 +164,8 @@ def cmd_generate(args: argparse.Namespace, catalog: Catalog) -> int:
         if args.temperature is not None:
             settings["temperature"] = args.temperature
         request = runtime.default_request(args.model, **settings)
-    result = run_to_completion(runtime.image_job(request))
+    stop_at = stored.preview_step if stored is not None else None
+    result = render(runtime.image_job(request), stop_at)
     provenance = dataclasses.replace(result.provenance, upscale=upscale_factor)
     if stored is not None and stored.model_sha256 != provenance.model_sha256:
         print(
@@ -180,6 +183,17 @@ def cmd_generate(args: argparse.Namespace, catalog: Catalog) -> int:
     return 0
 
 
+def render(job: ImageJob, stop_at: int | None) -> ImageResult:
+    """Run a job to its end, or to the intermediate preview of sampler step `stop_at`."""
+    if stop_at is None:
+        return run_to_completion(job)
+    for progress in job:
+        if progress.step == stop_at and progress.partial is not None:
+            job.close()
+            return progress.partial
+    raise RequestError(f"the sampler never reached step {stop_at}")
+
+
 def load_latent(path: Path) -> tuple[float, ...]:
     try:
         latent = np.load(path, allow_pickle=False)
@@ -191,7 +205,6 @@ def load_latent(path: Path) -> tuple[float, ...]:
 
 
 def cmd_encode(args: argparse.Namespace, catalog: Catalog) -> int:
-    from studio.engine.run import run_to_completion
     from studio.engine.runtime import ModelRuntime, encode_job
     from studio.media.image import read_image
 
@@ -218,7 +231,6 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".ti
 
 
 def cmd_score(args: argparse.Namespace, catalog: Catalog) -> int:
-    from studio.engine.run import run_to_completion
     from studio.engine.runtime import ModelRuntime, encode_job
     from studio.media.image import read_image
 

@@ -293,3 +293,48 @@ def test_a_gan_offers_no_encoding(window: MainWindow, tmp_path: Path) -> None:
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "plain.png")
     assert not window.open_file(tmp_path / "plain.png")
     assert "VAE or flow" in window.error_box.informativeText()
+
+
+def test_stopping_a_sampler_keeps_an_exportable_preview(
+    qtbot,
+    window: MainWindow,
+    models: Path,
+    tiny_ddpm_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from studio.cli import main
+    from studio.media.image import read_image
+
+    shutil.copytree(tiny_ddpm_folder, models / "tiny-ddpm")
+    window.browser.set_catalog(Catalog([(models, "user")]))
+    window.runtime.catalog = Catalog([(models, "user")])
+    panel = window.image_panel
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
+        panel.set_model("tiny-ddpm")
+    assert panel.sampler_box.isVisible() and panel.progress_box.isVisible()
+    panel.sampler.setCurrentIndex(panel.sampler.findData("ddpm"))  # 1000 steps
+    assert panel.state.sampler == "ddpm"
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=TIMEOUT)  # a step is done
+    with qtbot.waitSignal(panel.stopped, timeout=TIMEOUT) as stopped:
+        panel.stop()
+    step = stopped.args[0].provenance.preview_step
+    assert 1 <= step < 1000 and panel.result is stopped.args[0]
+    panel.export_scale.setValue(1)
+    assert window.export_to(tmp_path / "preview.png")
+    pixels, provenance = read_image(tmp_path / "preview.png")
+    assert provenance.preview_step == step and provenance.request.sampler == "ddpm"
+    monkeypatch.setenv("LATENT_STUDIO_MODELS", str(models))
+    assert (
+        main(
+            [
+                "generate",
+                "--from",
+                str(tmp_path / "preview.png"),
+                "--out",
+                str(tmp_path / "again.png"),
+            ]
+        )
+        == 0
+    )
+    np.testing.assert_array_equal(read_image(tmp_path / "again.png")[0], pixels)

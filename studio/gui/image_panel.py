@@ -47,6 +47,7 @@ from studio.gui.sliders import DirectionSliders
 from studio.media.image import read_image
 
 GRID = (4, 4)
+PROGRESS_STEPS = 1000  # the progress bar's resolution
 SPIN_MAX_SEED = min(MAX_SEED, 2**31 - 1)  # QSpinBox holds a signed 32-bit int
 
 
@@ -237,7 +238,7 @@ class ImagePanel(QWidget):
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m steps")
+        self.progress.setRange(0, PROGRESS_STEPS)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop sampling here; the last preview stays (Esc)")
         self.stop_button.setShortcut("Esc")
@@ -397,6 +398,7 @@ class ImagePanel(QWidget):
             self._partial = None
             self._submitted_at = time.perf_counter()
             self.progress.setValue(0)
+            self.progress.setFormat("starting…")
 
     def stop(self) -> None:
         """Stop the running sampler; its last preview becomes the current picture."""
@@ -406,10 +408,8 @@ class ImagePanel(QWidget):
     def _on_progress(self, ticket: Ticket, progress: Progress) -> None:
         if self._latest is None or ticket.generation != self._latest.generation:
             return
-        if progress.step is not None:
-            total = round(progress.step / progress.fraction) if progress.fraction else 0
-            self.progress.setMaximum(max(total, 1))
-            self.progress.setValue(progress.step)
+        self.progress.setValue(round(progress.fraction * PROGRESS_STEPS))
+        self.progress.setFormat(progress.message or "%p%")
         if progress.preview is not None:
             grid = self.state.grid if self.state and self.state.latent is None else (1, 1)
             self.canvas.set_image(to_qimage(progress.preview), grid)
@@ -436,7 +436,8 @@ class ImagePanel(QWidget):
         self.result = result
         grid = result.request.grid if result.request.latent is None else (1, 1)
         self.canvas.set_image(to_qimage(result.pixels), grid)
-        self.progress.setValue(self.progress.maximum())
+        self.progress.setValue(PROGRESS_STEPS)
+        self.progress.setFormat(f"done in {result.seconds:.1f} s")
         elapsed = (time.perf_counter() - self._submitted_at) * 1000
         p = result.provenance
         note = f"  ⚠ {result.fallback}" if result.fallback else ""
