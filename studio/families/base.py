@@ -11,6 +11,7 @@ import numpy as np
 from studio.backends.base import Session
 from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
+from studio.core.provenance import Provenance, app_version
 from studio.core.requests import ImageRequest
 from studio.core.results import EncodeResult, ImageResult, Progress
 
@@ -44,6 +45,20 @@ class ImageFamily(ABC):
 
     @abstractmethod
     def generate(self, request: ImageRequest) -> ImageJob: ...
+
+    def provenance(
+        self, request: ImageRequest, session: Session, latent: tuple[float, ...] = ()
+    ) -> Provenance:
+        """What made a result: the request, the weights that ran, and where they ran."""
+        return Provenance(
+            request=request,
+            model_sha256=session.weights_sha256,
+            family=self.name,
+            backend=session.choice.backend,
+            provider=session.choice.device,
+            app_version=app_version(),
+            latent=latent,
+        )
 
     @property
     def input_size(self) -> int:

@@ -14,7 +14,6 @@ from studio.backends.base import Session
 from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.priors import MAX_SEED, sample_prior
-from studio.core.provenance import Provenance, app_version
 from studio.core.requests import ImageRequest
 from studio.core.results import ImageResult, Progress
 from studio.families.base import ImageFamily, ImageJob
@@ -124,16 +123,9 @@ class LatentImageFamily(ImageFamily):
         """Tile the cells' pictures (N, H, W, 3) and attach provenance."""
         rows, cols = self.grid_shape(request)
         choice = self.generator.choice
-        provenance = Provenance(
-            request=request,
-            model_sha256=self.generator.weights_sha256,
-            family=self.name,
-            backend=choice.backend,
-            provider=choice.device,
-            app_version=app_version(),
-            # an explicit latent is already in the request
-            latent=() if request.latent is not None else tuple(float(v) for v in z[0].ravel()),
-        )
+        # an explicit latent is already in the request
+        latent = () if request.latent is not None else tuple(float(v) for v in z[0].ravel())
+        provenance = self.provenance(request, self.generator, latent)
         return ImageResult(tile(pictures, rows, cols), z, provenance, seconds, choice.fallback)
 
     def grid_shape(self, request: ImageRequest) -> tuple[int, int]:

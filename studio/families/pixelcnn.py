@@ -14,7 +14,6 @@ from studio.backends.base import Session
 from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.priors import MAX_SEED
-from studio.core.provenance import Provenance, app_version
 from studio.core.requests import ImageRequest
 from studio.core.results import EncodeResult, ImageResult, Progress
 from studio.families.base import EncodeJob, ImageFamily, ImageJob
@@ -103,14 +102,7 @@ class PixelCnnFamily(ImageFamily):
     def result(
         self, request: ImageRequest, canvas: np.ndarray, rows: int, cols: int, seconds: float
     ) -> ImageResult:
-        provenance = Provenance(
-            request=request,
-            model_sha256=self.session.weights_sha256,
-            family=self.name,
-            backend=self.session.choice.backend,
-            provider=self.session.choice.device,
-            app_version=app_version(),
-        )
+        provenance = self.provenance(request, self.session)
         latents = canvas.reshape(len(canvas), -1).astype(np.float32)
         return ImageResult(
             self.pixels(canvas, rows, cols),

@@ -12,7 +12,6 @@ from studio.backends.base import Session
 from studio.core.errors import RequestError
 from studio.core.manifest import Manifest
 from studio.core.priors import MAX_SEED
-from studio.core.provenance import Provenance, app_version
 from studio.core.requests import ImageRequest
 from studio.core.results import EncodeResult, ImageResult, Progress
 from studio.families.base import EncodeJob, ImageFamily, ImageJob
@@ -78,14 +77,7 @@ class RbmFamily(ImageFamily):
                 preview,
                 step if preview is not None else None,
             )
-        provenance = Provenance(
-            request=request,
-            model_sha256=self.hidden.weights_sha256,
-            family=self.name,
-            backend=self.hidden.choice.backend,
-            provider=self.hidden.choice.device,
-            app_version=app_version(),
-        )
+        provenance = self.provenance(request, self.hidden)
         return ImageResult(
             self.pixels(p_v, rows, cols),
             v,

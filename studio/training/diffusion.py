@@ -21,9 +21,9 @@ from studio.families.samplers.ddim import ddim_sample
 from studio.families.samplers.schedule import alphas_cumprod, linear_betas
 from studio.latent.directions import low_frequency_directions
 from studio.nets.unet import UNet, UNetConfig
-from studio.training.emoji_data import DATA_LICENCE, load_or_build
+from studio.training.emoji_data import DATA_LICENCE, EMOJI_MODEL_LICENCE, load_or_build
 from studio.training.encoder_recipes import grid_image
-from studio.training.export import export_safetensors, write_manifest
+from studio.training.export import export_network, export_safetensors, origin, write_manifest
 from studio.training.likelihood import LoopConfig, run_loop
 
 MODEL_ID = "ddpm-emoji-32"
@@ -91,32 +91,13 @@ def sample_grid(model: UNet, rows: int = 8, steps: int = 25) -> torch.Tensor:
 def export_ddpm(
     model: UNet, folder: Path, meta: dict, model_id: str = MODEL_ID, name: str = "Emoji diffusion"
 ) -> None:
-    import warnings
-
     folder.mkdir(parents=True, exist_ok=True)
     model.eval()
     s = model.config.image_size
     x = torch.randn(2, 3, s, s)
     t = torch.tensor([10.0, 500.0])
-    batch = torch.export.Dim("batch", min=1, max=1024)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # torch's exporter's own deprecations
-        # x and t share the batch axis on purpose; the exporter says so as a warning
-        warnings.filterwarnings("ignore", message=".*axis name: batch will not be used")
-        torch.onnx.export(
-            model,
-            (x, t),
-            str(folder / "unet.onnx"),
-            input_names=["x", "t"],
-            output_names=["eps"],
-            dynamic_shapes={"x": {0: batch}, "t": {0: batch}},
-            external_data=False,
-            dynamo=True,
-            verbose=False,
-        )
-    export_safetensors(model, folder / "unet.safetensors")
+    diff = export_network(model, {"x": x, "t": t}, folder, "unet", "eps")
     low_frequency_directions(s).save(folder / "directions.npz")
-    diff = onnx_torch_max_diff_two(model, folder / "unet.onnx", x.numpy(), t.numpy())
     image = ["batch", 3, s, s]
     parameters = sum(p.numel() for p in model.parameters())
     write_manifest(
@@ -154,24 +135,9 @@ def export_ddpm(
             },
             "directions": {"file": "directions.npz"},
             "metrics": {"final_training_loss": meta["loss"]},
-            "origin": {
-                "train": f"python -m studio.training {model_id}",
-                "data": DATA_LICENCE,
-                "licence": "Model weights: same licence as the project; data: SIL OFL 1.1",
-                "onnx_torch_max_abs_diff": diff,
-            },
+            "origin": origin(model_id, DATA_LICENCE, diff, EMOJI_MODEL_LICENCE),
         },
     )
-
-
-def onnx_torch_max_diff_two(model: UNet, path: Path, x: np.ndarray, t: np.ndarray) -> float:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (onnx_out,) = session.run(None, {"x": x, "t": t})
-    with torch.no_grad():
-        torch_out = model(torch.from_numpy(x), torch.from_numpy(t)).numpy()
-    return float(np.abs(onnx_out - torch_out).max())
 
 
 def build(

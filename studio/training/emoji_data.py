@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFont, features
 
 FONT_PATH = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 DATA_LICENCE = "Noto Color Emoji (Debian fonts-noto-color-emoji), SIL Open Font License 1.1"
+EMOJI_MODEL_LICENCE = "Model weights: same licence as the project; data: SIL OFL 1.1"
 _BITMAP_SIZE = 109  # the only pixel size at which FreeType opens the colour bitmaps
 _CANVAS = 160
 _EMOJI_RANGES = ((0x00A9, 0x00AE), (0x2190, 0x2BFF), (0x3030, 0x3300), (0x1F000, 0x1FAFF))

@@ -16,13 +16,8 @@ from studio.latent.directions import principal_directions
 from studio.latent.prior import fit_mixture
 from studio.nets.flow import Flow, FlowConfig, FlowDecoder, FlowEncoder
 from studio.nets.vae import VAEConfig
-from studio.training.emoji_data import DATA_LICENCE, load_or_build
-from studio.training.export import (
-    export_onnx,
-    export_safetensors,
-    onnx_torch_max_diff,
-    write_manifest,
-)
+from studio.training.emoji_data import DATA_LICENCE, EMOJI_MODEL_LICENCE, load_or_build
+from studio.training.export import export_network, export_safetensors, origin, write_manifest
 from studio.training.likelihood import VAE, LoopConfig, dequantise, split, train_flow, train_vae
 
 VAE_ID = "vae-emoji-32"
@@ -37,15 +32,6 @@ def grid_image(images: torch.Tensor, low: float, high: float, rows: int = 8) -> 
     s = x.shape[-1]
     grid = x[: rows * rows].reshape(rows, rows, 3, s, s).permute(0, 3, 1, 4, 2)
     return Image.fromarray(grid.reshape(rows * s, rows * s, 3).numpy())
-
-
-def _origin(model_id: str, extra: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "train": f"python -m studio.training {model_id}",
-        "data": DATA_LICENCE,
-        "licence": "Model weights: same licence as the project; data: SIL OFL 1.1",
-        **extra,
-    }
 
 
 def _load(work: Path, size: int, images: np.ndarray | None) -> np.ndarray:
@@ -67,13 +53,9 @@ def export_vae(
     s, d = config.image_size, config.latent_dim
     example_x = torch.rand(4, 3, s, s) * 2 - 1
     example_z = torch.randn(4, d)
-    export_onnx(model.encoder, example_x, folder / "encoder.onnx", "image", ["mean", "log_var"])
-    export_onnx(model.decoder, example_z, folder / "decoder.onnx", "z", "image")
-    export_safetensors(model.encoder, folder / "encoder.safetensors")
-    export_safetensors(model.decoder, folder / "decoder.safetensors")
     diff = max(
-        onnx_torch_max_diff(model.encoder, folder / "encoder.onnx", example_x.numpy()),
-        onnx_torch_max_diff(model.decoder, folder / "decoder.onnx", example_z.numpy()),
+        export_network(model.encoder, {"image": example_x}, folder, "encoder", ["mean", "log_var"]),
+        export_network(model.decoder, {"z": example_z}, folder, "decoder", "image"),
     )
     with torch.no_grad():
         means = model.encoder(dequantise(images, None) * 2 - 1)[0].numpy()
@@ -125,7 +107,7 @@ def export_vae(
             },
             "directions": {"file": "directions.npz"},
             "metrics": {"held_out_elbo_bits_per_dim": meta["bpd"]},
-            "origin": _origin(model_id, {"onnx_torch_max_abs_diff": diff}),
+            "origin": origin(model_id, DATA_LICENCE, diff, EMOJI_MODEL_LICENCE),
         },
     )
 
@@ -179,12 +161,17 @@ def export_flow(
     example_x = torch.rand(4, 3, s, s) - 0.5
     with torch.no_grad():
         example_z = encoder(example_x)[0]
-    export_onnx(encoder, example_x, folder / "encoder.onnx", "image", ["z", "log_density"])
-    export_onnx(decoder, example_z, folder / "decoder.onnx", "z", "image")
     export_safetensors(encoder, folder / "flow.safetensors")  # both directions share weights
     diff = max(
-        onnx_torch_max_diff(encoder, folder / "encoder.onnx", example_x.numpy()),
-        onnx_torch_max_diff(decoder, folder / "decoder.onnx", example_z.numpy()),
+        export_network(
+            encoder,
+            {"image": example_x},
+            folder,
+            "encoder",
+            ["z", "log_density"],
+            safetensors=False,
+        ),
+        export_network(decoder, {"z": example_z}, folder, "decoder", "image", safetensors=False),
     )
     with torch.no_grad():
         z = encoder(dequantise(images, None) - 0.5)[0].numpy()
@@ -233,7 +220,7 @@ def export_flow(
                 "held_out_bits_per_dim": meta["bpd"],
                 "typical_bits_per_dim": meta["typical"],
             },
-            "origin": _origin(model_id, {"onnx_torch_max_abs_diff": diff}),
+            "origin": origin(model_id, DATA_LICENCE, diff, EMOJI_MODEL_LICENCE),
         },
     )
 

@@ -13,13 +13,8 @@ from PIL import Image
 
 from studio.latent.directions import principal_directions
 from studio.nets.dcgan import DCGANConfig, Generator
-from studio.training.emoji_data import DATA_LICENCE, load_or_build
-from studio.training.export import (
-    export_onnx,
-    export_safetensors,
-    onnx_torch_max_diff,
-    write_manifest,
-)
+from studio.training.emoji_data import DATA_LICENCE, EMOJI_MODEL_LICENCE, load_or_build
+from studio.training.export import export_network, export_safetensors, origin, write_manifest
 from studio.training.gan import GANTrainConfig, train_gan
 
 MODEL_ID = "gan-emoji-32"
@@ -52,9 +47,7 @@ def export_model(
     config = generator.config
     generator.eval()
     example = torch.randn(4, config.latent_dim, generator=torch.Generator().manual_seed(7))
-    export_onnx(generator, example, folder / "generator.onnx", "z", "image")
-    export_safetensors(generator, folder / "generator.safetensors")
-    max_diff = onnx_torch_max_diff(generator, folder / "generator.onnx", example.numpy())
+    max_diff = export_network(generator, {"z": example}, folder, "generator", "image")
 
     rng = np.random.default_rng(0)
     latents = rng.standard_normal((20_000, config.latent_dim)).astype(np.float32)
@@ -89,12 +82,7 @@ def export_model(
                 "output": {"shape": [3, s, s], "range": [-1.0, 1.0]},
             },
             "directions": {"file": "directions.npz"},
-            "origin": {
-                "train": f"python -m studio.training {model_id}",
-                "data": DATA_LICENCE,
-                "licence": "Model weights: same licence as the project; data: SIL OFL 1.1",
-                "onnx_torch_max_abs_diff": max_diff,
-            },
+            "origin": origin(model_id, DATA_LICENCE, max_diff, EMOJI_MODEL_LICENCE),
         },
     )
     return max_diff

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-import warnings
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -15,8 +14,8 @@ import torch
 from torch.nn import functional as F
 
 from studio.nets.pixelcnn import PixelCNN, PixelCNNConfig
-from studio.training.emoji_data import DATA_LICENCE, load_or_build
-from studio.training.export import export_safetensors, onnx_torch_max_diff, write_manifest
+from studio.training.emoji_data import DATA_LICENCE, EMOJI_MODEL_LICENCE, load_or_build
+from studio.training.export import export_network, origin, write_manifest
 from studio.training.likelihood import LoopConfig, run_loop, split
 
 MODEL_ID = "pixelcnn-emoji-32"
@@ -95,21 +94,7 @@ def export_pixelcnn(
     example = onehot(
         torch.randint(0, c.palette_size, (2, c.image_size, c.image_size)), c.palette_size
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # torch's exporter's own deprecations
-        torch.onnx.export(
-            model,
-            (example,),
-            str(folder / "pixelcnn.onnx"),
-            input_names=["onehot"],
-            output_names=["logits"],
-            dynamic_shapes={"onehot": {0: torch.export.Dim("batch", min=1, max=1024)}},
-            external_data=False,
-            dynamo=True,
-            verbose=False,
-        )
-    export_safetensors(model, folder / "pixelcnn.safetensors")
-    diff = onnx_torch_max_diff(model, folder / "pixelcnn.onnx", example.numpy())
+    diff = export_network(model, {"onehot": example}, folder, "pixelcnn", "logits")
     grid = ["batch", c.palette_size, c.image_size, c.image_size]
     write_manifest(
         folder,
@@ -137,12 +122,7 @@ def export_pixelcnn(
             "io": {"output": {"shape": [3, c.image_size, c.image_size], "range": [0.0, 255.0]}},
             "parameters": {"palette": palette.astype(int).tolist(), "default_temperature": 1.0},
             "metrics": {"held_out_bits_per_pixel": meta["bits"]},
-            "origin": {
-                "train": f"python -m studio.training {model_id}",
-                "data": DATA_LICENCE,
-                "licence": "Model weights: same licence as the project; data: SIL OFL 1.1",
-                "onnx_torch_max_abs_diff": diff,
-            },
+            "origin": origin(model_id, DATA_LICENCE, diff, EMOJI_MODEL_LICENCE),
         },
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import torch
 
 from studio.nets.rbm import RBM, RBMConfig, RBMHidden, RBMVisible
 from studio.training.encoder_recipes import grid_image
-from studio.training.export import export_safetensors, onnx_torch_max_diff, write_manifest
+from studio.training.export import export_network, export_safetensors, origin, write_manifest
 from studio.training.glyph_data import DATA_LICENCE, render_glyphs
 from studio.training.likelihood import LoopConfig, run_loop, split
 
@@ -88,35 +87,10 @@ def export_rbm(
     hidden.rbm, visible.rbm = rbm, rbm
     v = torch.bernoulli(torch.full((2, c.visible), 0.3))
     h = torch.bernoulli(torch.full((2, c.hidden), 0.5))
-    batch = {0: torch.export.Dim("batch", min=1, max=1024)}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # torch's exporter's own deprecations
-        torch.onnx.export(
-            hidden,
-            (v,),
-            str(folder / "hidden.onnx"),
-            input_names=["v"],
-            output_names=["p_h", "free_energy"],
-            dynamic_shapes={"v": batch},
-            external_data=False,
-            dynamo=True,
-            verbose=False,
-        )
-        torch.onnx.export(
-            visible,
-            (h,),
-            str(folder / "visible.onnx"),
-            input_names=["h"],
-            output_names=["p_v"],
-            dynamic_shapes={"h": batch},
-            external_data=False,
-            dynamo=True,
-            verbose=False,
-        )
     export_safetensors(hidden, folder / "rbm.safetensors")  # both graphs share these weights
     diff = max(
-        onnx_torch_max_diff(hidden, folder / "hidden.onnx", v.numpy()),
-        onnx_torch_max_diff(visible, folder / "visible.onnx", h.numpy()),
+        export_network(hidden, {"v": v}, folder, "hidden", ["p_h", "free_energy"], False),
+        export_network(visible, {"h": h}, folder, "visible", "p_v", safetensors=False),
     )
     side = int(c.visible**0.5)
     weights = {"config": asdict(c), "safetensors": {"path": "rbm.safetensors"}}
@@ -155,12 +129,7 @@ def export_rbm(
             "io": {"output": {"shape": [1, side, side], "range": [0.0, 1.0]}},
             "parameters": {"default_steps": 300, "initial_density": meta["density"]},
             "metrics": {"free_energy_gap_noise_minus_glyphs": meta["gap"]},
-            "origin": {
-                "train": f"python -m studio.training {model_id}",
-                "data": DATA_LICENCE,
-                "licence": "Model weights: same licence as the project; data: see data",
-                "onnx_torch_max_abs_diff": diff,
-            },
+            "origin": origin(model_id, DATA_LICENCE, diff),
         },
     )
 
