@@ -59,8 +59,7 @@ def test_output_shape_range_and_determinism(runtime: ModelRuntime, model_id: str
     # Not a constant or collapsed output: the four cells differ from each other.
     cells = first.pixels.reshape(2, height, 2, width, 3).transpose(0, 2, 1, 3, 4).reshape(4, -1)
     assert len({c.tobytes() for c in cells}) == 4
-    # The raw output stays inside the declared range at the model's default temperature (a
-    # flow's inverse is unbounded in principle: 99% of its values must land in range).
+    # The raw output stays inside the declared range at the model's default temperature.
     family = runtime.family(model_id, "onnx")
     if not isinstance(family, LatentImageFamily):
         return  # PixelCNN and RBM draw palette indices / probabilities: in range by design
@@ -71,7 +70,11 @@ def test_output_shape_range_and_determinism(runtime: ModelRuntime, model_id: str
     latents = family.latents(sample)
     raw = session.run({session.spec.inputs[0].name: latents})[session.spec.outputs[0].name]
     assert raw.shape == (16, channels, height, width)
-    inside = (raw >= low - 1e-6) & (raw <= high + 1e-6)
+    # bounded decoders (tanh) stay exactly in range; a flow's inverse is unbounded in
+    # principle: at its default temperature it must stay finite and within a tenth of it
+    slack = 0.1 * (high - low) if manifest.family == "flow" else 1e-6
+    assert np.isfinite(raw).all()
+    inside = (raw >= low - slack) & (raw <= high + slack)
     assert inside.mean() >= (0.99 if manifest.family == "flow" else 1.0)
 
 

@@ -98,3 +98,12 @@ def test_huge_image_is_refused_before_decoding(tmp_path: Path, side: int) -> Non
     (tmp_path / "huge.png").write_bytes(data)
     with pytest.raises(MediaError, match="larger than"):
         read_image(tmp_path / "huge.png")
+
+
+def test_network_output_with_nan_and_inf_still_converts() -> None:
+    from studio.families.pixels import to_uint8
+
+    raw = np.array([[[[np.nan, np.inf], [-np.inf, 0.0]]]], np.float32)  # (1, 1, 2, 2)
+    out = to_uint8(raw, (-1.0, 1.0))
+    assert out.shape == (1, 2, 2, 3)
+    assert out[0, :, :, 0].tolist() == [[0, 255], [0, 128]]
