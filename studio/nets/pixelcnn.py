@@ -19,9 +19,9 @@ from torch.nn import functional as F
 class PixelCNNConfig:
     image_size: int = 32
     palette_size: int = 32
-    channels: int = 48
+    channels: int = 32
     layers: int = 8
-    kernel: int = 5  # odd
+    kernel: int = 3  # odd
 
 
 class GatedLayer(nn.Module):
