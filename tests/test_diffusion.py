@@ -73,6 +73,27 @@ def test_ddim_and_ddpm_sample_the_data_distribution() -> None:
         assert abs(samples.mean() - MU) < 0.02 and abs(samples.std() - S) < 0.02
 
 
+def test_ddpm_posterior_mean_form_equals_eq_11_without_clipping() -> None:
+    """Ho et al. eq. 11, written out: the x̂_0 form the sampler uses must agree."""
+    x_T = np.random.default_rng(0).standard_normal((3, 1, 2, 2)).astype(np.float32)
+    ours = drain(ddpm_sample(optimal_eps, x_T, BETAS, np.random.default_rng(5), clip=None))
+    abar, rng, x = alphas_cumprod(BETAS), np.random.default_rng(5), x_T.astype(np.float64)
+    for t in reversed(range(len(BETAS))):
+        eps = optimal_eps(x, np.full(len(x), t))
+        mean = (x - BETAS[t] / np.sqrt(1 - abar[t]) * eps) / np.sqrt(1 - BETAS[t])
+        x = mean + (np.sqrt(BETAS[t]) * rng.standard_normal(x.shape) if t > 0 else 0.0)
+    np.testing.assert_allclose(ours, x, atol=1e-4)
+
+
+def test_clipping_keeps_x0_in_the_data_range() -> None:
+    def wild(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return x * 3.0  # a bad noise predictor: x̂_0 would leave [-1, 1]
+
+    x_T = np.random.default_rng(0).standard_normal((2, 1, 4, 4)).astype(np.float32)
+    for _, _, x0 in ddim_sample(wild, x_T, BETAS, 10, 0.0, np.random.default_rng(1)):
+        assert x0.min() >= -1 and x0.max() <= 1
+
+
 def test_ddim_timesteps_descend_to_zero() -> None:
     taus = ddim_timesteps(1000, 25)
     assert len(taus) == 25 and taus[0] == 999 and taus[-1] == 0

@@ -110,6 +110,8 @@ class ModelRuntime:
         defaults: dict[str, object] = {}
         if "default_temperature" in parameters:
             defaults["temperature"] = float(parameters["default_temperature"])
+        if "default_eta" in parameters:
+            defaults["eta"] = float(parameters["default_eta"])
         return ImageRequest(model_id, **{**defaults, **settings})  # type: ignore[arg-type]
 
     def image_job(self, request: ImageRequest) -> ImageJob:

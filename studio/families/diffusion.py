@@ -52,10 +52,12 @@ class DiffusionFamily(LatentImageFamily):
         rng = np.random.default_rng([request.seed, 1])  # the sampler's own noise, per seed
         if sampler == "ddpm":
             steps = len(self.betas)
-            job = ddpm_sample(self.predict_noise, x_T, self.betas, rng)
+            job = ddpm_sample(self.predict_noise, x_T, self.betas, rng, self.output_range)
         else:
             steps = min(request.steps or self.default_steps, len(self.betas))
-            job = ddim_sample(self.predict_noise, x_T, self.betas, steps, request.eta, rng)
+            job = ddim_sample(
+                self.predict_noise, x_T, self.betas, steps, request.eta, rng, self.output_range
+            )
         started = time.perf_counter()
         yield Progress(0.0, f"{sampler.upper()} step 0/{steps}")
         while True:

@@ -5,7 +5,9 @@
     σ = η sqrt((1 - ᾱ_{t'}) / (1 - ᾱ_t)) sqrt(1 - ᾱ_t / ᾱ_{t'})       (eq. 16)
 
 η = 0 is deterministic (the initial noise is then a latent code); η = 1 matches DDPM's
-variance. Each step is a yield: (steps done, x_t', x̂_0).
+variance. x̂_0 is clipped to the data range, as in Ho et al.'s and diffusers' samplers: early
+steps divide by sqrt(ᾱ_t) ~ 0.006, so small noise-prediction errors would otherwise blow up.
+Each step is a yield: (steps done, x_t', x̂_0).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def ddim_sample(
     steps: int,
     eta: float,
     rng: np.random.Generator,
+    clip: tuple[float, float] | None = (-1.0, 1.0),
 ) -> Generator[tuple[int, np.ndarray, np.ndarray], None, np.ndarray]:
     abar = alphas_cumprod(betas)
     taus = ddim_timesteps(len(betas), steps)
@@ -37,6 +40,9 @@ def ddim_sample(
     for done, (k, t) in enumerate(enumerate(taus), 1):
         eps = eps_fn(x.astype(np.float32), np.full(len(x), t, np.float32)).astype(np.float64)
         x0 = (x - np.sqrt(1.0 - abar[t]) * eps) / np.sqrt(abar[t])
+        if clip is not None:
+            x0 = np.clip(x0, *clip)
+            eps = (x - np.sqrt(abar[t]) * x0) / np.sqrt(1.0 - abar[t])  # consistent with x̂_0
         abar_next = abar[taus[k + 1]] if k + 1 < len(taus) else 1.0
         sigma = eta * np.sqrt((1 - abar_next) / (1 - abar[t]) * (1 - abar[t] / abar_next))
         direction = np.sqrt(max(1.0 - abar_next - sigma**2, 0.0)) * eps
