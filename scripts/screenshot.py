@@ -1,7 +1,7 @@
 """Open the window, drive it a little, and save a screenshot of the whole window.
 
-    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshot.py docs/screenshot.png
-    ... scripts/screenshot.py docs/encode.png --model flow-emoji-32 --encode picture.png
+xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshot.py docs/screenshot.png
+... scripts/screenshot.py docs/encode.png --model flow-emoji-32 --encode picture.png
 """
 
 from __future__ import annotations
@@ -37,11 +37,14 @@ def main() -> None:
     panel = window.image_panel
     actions: list[Callable[[], object]] = [lambda: panel.edit(seed=1, text="seed")]
     if args.encode is not None:
-        actions += [lambda: window.open_file(args.encode),
-                    lambda: panel.sliders.slider("PC2").setValue(60)]
+        actions += [
+            lambda: window.open_file(args.encode),
+            lambda: panel.sliders.slider("PC2").setValue(60),
+        ]
     else:
-        actions += [lambda: panel.sliders.slider("PC2").setValue(80),
-                    lambda: panel.grid_button.setChecked(True)]
+        if "PC2" in panel.sliders.rows:
+            actions.append(lambda: panel.sliders.slider("PC2").setValue(80))
+        actions.append(lambda: panel.grid_button.setChecked(True))
     actions.append(lambda: (window.grab().save(str(args.out)), app.quit()))
     steps = iter(actions)
 
