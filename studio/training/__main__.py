@@ -30,10 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=40.0, help="training time budget")
     parser.add_argument("--steps", type=int, default=None, help="stop after this many steps")
     parser.add_argument("--out", type=Path, default=None, help="default: models/MODEL")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from runs/MODEL/checkpoint.safetensors (diffusion)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = args.out or REPO / "models" / args.model
-    RECIPES[args.model](out, REPO / "runs" / args.model, args.minutes, args.steps)
+    extra = {"resume": True} if args.resume else {}
+    RECIPES[args.model](out, REPO / "runs" / args.model, args.minutes, args.steps, **extra)
     return 0
 
 

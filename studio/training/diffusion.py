@@ -9,6 +9,7 @@ steps here, so 0.999).
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
 from dataclasses import asdict, replace
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 
 from studio.families.samplers.ddim import ddim_sample
 from studio.families.samplers.schedule import alphas_cumprod, linear_betas
@@ -42,10 +44,14 @@ def train_ddpm(
     loop: LoopConfig,
     on_progress=None,
     progress_every: int = 250,
+    start_from: Path | None = None,
 ) -> tuple[UNet, int]:
+    """`start_from`: safetensors weights (a checkpoint) to continue from, for model and EMA."""
     torch.manual_seed(loop.seed)
     rng = torch.Generator().manual_seed(loop.seed)
     model = UNet(net)
+    if start_from is not None:
+        model.load_state_dict(load_file(str(start_from)))
     ema = copy.deepcopy(model).eval()
     optimiser = torch.optim.Adam(model.parameters(), loop.learning_rate)
     abar = torch.from_numpy(alphas_cumprod(linear_betas(TRAIN_STEPS))).float()
@@ -149,7 +155,9 @@ def build(
     max_steps: int | None = None,
     images: np.ndarray | None = None,
     net: UNetConfig | None = None,
+    resume: bool = False,
 ) -> Path:
+    """Train (or, with `resume`, continue from work/checkpoint.safetensors) and export."""
     net = net or UNetConfig(base_channels=48)
     work.mkdir(parents=True, exist_ok=True)
     if images is None:
@@ -167,8 +175,16 @@ def build(
             grid_image(sample_grid(ema, rows=6, steps=20), -1, 1, rows=6).save(work / "samples.png")
             export_safetensors(ema, work / "checkpoint.safetensors")
 
-    model, steps = train_ddpm(images, net, loop, on_progress)
-    meta = {"steps": steps, "minutes": (time.monotonic() - start) / 60, "loss": last_loss[0]}
+    checkpoint, totals = work / "checkpoint.safetensors", work / "progress.json"
+    start_from = checkpoint if resume and checkpoint.exists() else None
+    before = json.loads(totals.read_text()) if start_from and totals.exists() else {}
+    model, steps = train_ddpm(images, net, loop, on_progress, start_from=start_from)
+    export_safetensors(model, checkpoint)
+    steps += int(before.get("steps", 0))
+    minutes_before = float(before.get("minutes", 0.0))
+    minutes = minutes_before + (time.monotonic() - start) / 60
+    totals.write_text(json.dumps({"steps": steps, "minutes": minutes}))
+    meta = {"steps": steps, "minutes": minutes, "loss": last_loss[0]}
     export_ddpm(model, out, meta)
     grid_image(sample_grid(model), -1, 1).save(work / "final-samples.png")
     log.info("exported %s", out)
