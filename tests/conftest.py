@@ -11,47 +11,26 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-@pytest.fixture(scope="session")
-def tiny_gan_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A randomly initialised 8x8 DCGAN exported as a complete model folder."""
-    from studio.training.tiny import build_tiny_gan
+def _tiny_model(family: str):
+    """A session fixture: a tiny, untrained `family` model exported as a complete folder by
+    the real exporter (studio/training/tiny.py)."""
 
-    return build_tiny_gan(tmp_path_factory.mktemp("models") / "tiny-gan")
+    @pytest.fixture(scope="session")
+    def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        from studio.training import tiny
 
+        build = getattr(tiny, f"build_tiny_{family}")
+        return build(tmp_path_factory.mktemp("models") / f"tiny-{family}")
 
-@pytest.fixture(scope="session")
-def tiny_vae_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from studio.training.tiny import build_tiny_vae
-
-    return build_tiny_vae(tmp_path_factory.mktemp("models") / "tiny-vae")
-
-
-@pytest.fixture(scope="session")
-def tiny_flow_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from studio.training.tiny import build_tiny_flow
-
-    return build_tiny_flow(tmp_path_factory.mktemp("models") / "tiny-flow")
+    return folder
 
 
-@pytest.fixture(scope="session")
-def tiny_ddpm_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from studio.training.tiny import build_tiny_ddpm
-
-    return build_tiny_ddpm(tmp_path_factory.mktemp("models") / "tiny-ddpm")
-
-
-@pytest.fixture(scope="session")
-def tiny_pixelcnn_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from studio.training.tiny import build_tiny_pixelcnn
-
-    return build_tiny_pixelcnn(tmp_path_factory.mktemp("models") / "tiny-pixelcnn")
-
-
-@pytest.fixture(scope="session")
-def tiny_rbm_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from studio.training.tiny import build_tiny_rbm
-
-    return build_tiny_rbm(tmp_path_factory.mktemp("models") / "tiny-rbm")
+tiny_gan_folder = _tiny_model("gan")
+tiny_vae_folder = _tiny_model("vae")
+tiny_flow_folder = _tiny_model("flow")
+tiny_ddpm_folder = _tiny_model("ddpm")
+tiny_pixelcnn_folder = _tiny_model("pixelcnn")
+tiny_rbm_folder = _tiny_model("rbm")
 
 
 @pytest.fixture
