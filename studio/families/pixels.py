@@ -9,8 +9,9 @@ def to_uint8(batch: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
     """(N, C, H, W) float in value_range -> (N, H, W, 3) uint8; grey is repeated to RGB.
     Values outside the range are clipped; NaN shows as the range's low end."""
     low, high = value_range
-    scaled = (np.asarray(batch, np.float32) - low) * (255.0 / (high - low))
     # an unstable inverse (a flow far outside its data) can overflow: show it, don't crash
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = (np.asarray(batch, np.float32) - low) * (255.0 / (high - low))
     scaled = np.nan_to_num(scaled, nan=0.0, posinf=255.0, neginf=0.0)
     images = np.clip(np.rint(scaled), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
     if images.shape[-1] == 1:

@@ -83,20 +83,24 @@ class Coupling(nn.Module):
             last,
         )
 
-    def _scale_shift(self, x_a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _log_scale_shift(self, x_a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raw_scale, shift = self.net(x_a).chunk(2, dim=1)
-        return torch.sigmoid(raw_scale + 2.0), shift
+        # log σ(a) = -softplus(-a), a = raw + 2 floored at -30. Not log(sigmoid(a)): ONNX
+        # Runtime's sigmoid returns 0 below about -17 (log -> -inf) where torch keeps tiny
+        # values; the floor only touches pictures the model rates as impossible anyway
+        a = (raw_scale + 2.0).clamp(min=-30.0)
+        return -torch.nn.functional.softplus(-a), shift
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x_a, x_b = x.chunk(2, dim=1)
-        scale, shift = self._scale_shift(x_a)
-        y_b = (x_b + shift) * scale
-        return torch.cat([x_a, y_b], dim=1), torch.log(scale).flatten(1).sum(1)
+        log_scale, shift = self._log_scale_shift(x_a)
+        y_b = (x_b + shift) * torch.exp(log_scale)
+        return torch.cat([x_a, y_b], dim=1), log_scale.flatten(1).sum(1)
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
         y_a, y_b = y.chunk(2, dim=1)
-        scale, shift = self._scale_shift(y_a)
-        return torch.cat([y_a, y_b / scale - shift], dim=1)
+        log_scale, shift = self._log_scale_shift(y_a)
+        return torch.cat([y_a, y_b * torch.exp(-log_scale) - shift], dim=1)
 
 
 class FlowStep(nn.Module):
