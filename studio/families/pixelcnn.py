@@ -72,14 +72,13 @@ class PixelCnnFamily(ImageFamily):
         canvas = np.repeat(known[None], cells, axis=0)  # (B, S, S)
         rngs = [np.random.default_rng((request.seed + k) % (MAX_SEED + 1)) for k in range(cells)]
         started = time.perf_counter()
-        name_in, name_out = self.session.spec.inputs[0].name, self.session.spec.outputs[0].name
         todo = int((known < 0).sum())
         drawn = 0
         for i in range(self.size):
             for j in range(self.size):
                 if known[i, j] >= 0:
                     continue
-                logits = self.session.run({name_in: self.onehot(canvas)})[name_out][:, :, i, j]
+                logits = self.row_logits(canvas, i)[:, :, j]
                 probs = softmax(logits / request.temperature)  # (B, K)
                 for k in range(cells):
                     canvas[k, i, j] = rngs[k].choice(len(self.palette), p=probs[k])
@@ -93,6 +92,12 @@ class PixelCnnFamily(ImageFamily):
                     i + 1 if row_done else None,
                 )
         return self.result(request, canvas, rows, cols, time.perf_counter() - started)
+
+    def row_logits(self, canvas: np.ndarray, row: int) -> np.ndarray:
+        """Logits (B, K, S) of one row. The whole picture goes through the network for each
+        pixel (the exported graph has a fixed height); causality makes later pixels moot."""
+        name_in, name_out = self.session.spec.inputs[0].name, self.session.spec.outputs[0].name
+        return self.session.run({name_in: self.onehot(canvas)})[name_out][:, :, row]
 
     def pixels(self, canvas: np.ndarray, rows: int, cols: int) -> np.ndarray:
         """(B, S, S) indices (-1 undrawn, shown white) -> tiled (H, W, 3) uint8."""
