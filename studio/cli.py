@@ -74,6 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RxC",
         help="rows x columns of consecutive seeds",
     )
+    gen.add_argument(
+        "--sampler",
+        choices=("ddim", "ddpm"),
+        default=None,
+        help="diffusion sampler (default: the model's)",
+    )
+    gen.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="sampler steps (DDIM) or Gibbs sweeps (RBM); default: the model's",
+    )
+    gen.add_argument("--eta", type=float, default=None, help="DDIM stochasticity, 0 to 1")
     gen.add_argument("--backend", choices=BACKENDS, default="auto")
     gen.add_argument("--device", choices=DEVICES, default="auto")
     gen.add_argument("--upscale", type=int, default=1, help="integer upscale (nearest)")
@@ -161,8 +174,9 @@ def cmd_generate(args: argparse.Namespace, catalog: Catalog) -> int:
             "backend": args.backend,
             "device": args.device,
         }
-        if args.temperature is not None:
-            settings["temperature"] = args.temperature
+        for name in ("temperature", "sampler", "steps", "eta"):
+            if getattr(args, name) is not None:
+                settings[name] = getattr(args, name)
         request = runtime.default_request(args.model, **settings)
     stop_at = stored.preview_step if stored is not None else None
     result = render(runtime.image_job(request), stop_at)

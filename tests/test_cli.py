@@ -118,3 +118,33 @@ def test_bad_grid_argument_exits_nonzero(user_models: Path, tmp_path: Path) -> N
     )
     assert result.returncode == 2
     assert "grid must look like 4x4" in result.stderr
+
+
+def test_sampler_settings_reach_the_request(
+    tmp_path: Path, tiny_ddpm_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    shutil.copytree(tiny_ddpm_folder, tmp_path / "models" / "tiny-ddpm")
+    monkeypatch.setenv("LATENT_STUDIO_MODELS", str(tmp_path / "models"))
+    out = tmp_path / "d.png"
+    assert (
+        main(
+            [
+                "generate",
+                "--model",
+                "tiny-ddpm",
+                "--sampler",
+                "ddim",
+                "--steps",
+                "3",
+                "--eta",
+                "0.5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    request = read_image(out)[1].request
+    assert (request.sampler, request.steps, request.eta) == ("ddim", 3, 0.5)
