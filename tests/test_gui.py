@@ -48,6 +48,15 @@ def window(qtbot, models: Path, tmp_path: Path) -> Generator[MainWindow, None, N
     win.close()
 
 
+def open_added_model(qtbot, window: MainWindow, models: Path, folder: Path) -> None:
+    """Copy a model folder into the window's models directory, rescan, and open it."""
+    shutil.copytree(folder, models / folder.name)
+    window.browser.set_catalog(Catalog([(models, "user")]))
+    window.runtime.catalog = Catalog([(models, "user")])
+    with qtbot.waitSignal(window.image_panel.rendered, timeout=TIMEOUT):
+        window.image_panel.set_model(folder.name)
+
+
 def direct_render(win: MainWindow, state: ImageRequest) -> np.ndarray:
     return run_to_completion(win.runtime.image_job(state)).pixels
 
@@ -264,12 +273,8 @@ def test_dropping_a_picture_on_a_flow_encodes_it_and_sliders_start_there(
 ) -> None:
     from PIL import Image
 
-    shutil.copytree(tiny_flow_folder, models / "tiny-flow")
-    window.browser.set_catalog(Catalog([(models, "user")]))
-    window.runtime.catalog = Catalog([(models, "user")])
+    open_added_model(qtbot, window, models, tiny_flow_folder)
     panel = window.image_panel
-    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
-        panel.set_model("tiny-flow")
     assert panel.encode_button.isEnabled()
     mine = np.random.default_rng(5).integers(0, 256, (20, 30, 3), dtype=np.uint8)
     Image.fromarray(mine).save(tmp_path / "mine.png")
@@ -306,12 +311,8 @@ def test_stopping_a_sampler_keeps_an_exportable_preview(
     from studio.cli import main
     from studio.media.image import read_image
 
-    shutil.copytree(tiny_ddpm_folder, models / "tiny-ddpm")
-    window.browser.set_catalog(Catalog([(models, "user")]))
-    window.runtime.catalog = Catalog([(models, "user")])
+    open_added_model(qtbot, window, models, tiny_ddpm_folder)
     panel = window.image_panel
-    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT):
-        panel.set_model("tiny-ddpm")
     assert panel.sampler_box.isVisible() and panel.progress_box.isVisible()
     panel.sampler.setCurrentIndex(panel.sampler.findData("ddpm"))  # 1000 steps
     assert panel.state.sampler == "ddpm"

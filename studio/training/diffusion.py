@@ -12,7 +12,7 @@ import copy
 import json
 import logging
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from studio.nets.unet import UNet, UNetConfig
 from studio.training.emoji_data import DATA_LICENCE, EMOJI_MODEL_LICENCE, load_or_build
 from studio.training.encoder_recipes import grid_image
 from studio.training.export import export_network, export_safetensors, origin, write_manifest
-from studio.training.likelihood import LoopConfig, run_loop
+from studio.training.likelihood import LoopConfig, loop_config, run_loop
 
 MODEL_ID = "ddpm-emoji-32"
 TRAIN_STEPS = 1000
@@ -162,9 +162,7 @@ def build(
     work.mkdir(parents=True, exist_ok=True)
     if images is None:
         images = load_or_build(work / "emoji-32.npy", 32)
-    loop = LoopConfig(max_minutes=minutes, learning_rate=2e-4)
-    if max_steps is not None:
-        loop = replace(loop, max_steps=max_steps)
+    loop = loop_config(minutes, max_steps, learning_rate=2e-4)
     start = time.monotonic()
     last_loss = [float("nan")]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,14 @@ from studio.nets.flow import Flow, FlowConfig, FlowDecoder, FlowEncoder
 from studio.nets.vae import VAEConfig
 from studio.training.emoji_data import DATA_LICENCE, EMOJI_MODEL_LICENCE, load_or_build
 from studio.training.export import export_network, export_safetensors, origin, write_manifest
-from studio.training.likelihood import VAE, LoopConfig, dequantise, split, train_flow, train_vae
+from studio.training.likelihood import (
+    VAE,
+    dequantise,
+    loop_config,
+    split,
+    train_flow,
+    train_vae,
+)
 
 VAE_ID = "vae-emoji-32"
 FLOW_ID = "flow-emoji-32"
@@ -122,9 +129,7 @@ def build_vae(
 ) -> Path:
     net = net or VAEConfig()
     images = _load(work, net.image_size, images)
-    loop = LoopConfig(max_minutes=minutes, learning_rate=1e-3)
-    if max_steps is not None:
-        loop = replace(loop, max_steps=max_steps)
+    loop = loop_config(minutes, max_steps, learning_rate=1e-3)
     start = time.monotonic()
 
     def on_progress(step: int, loss: float, model: VAE) -> None:
@@ -234,9 +239,7 @@ def build_flow(
 ) -> Path:
     net = net or FlowConfig()
     images = _load(work, net.image_size, images)
-    loop = LoopConfig(max_minutes=minutes, learning_rate=1e-3)
-    if max_steps is not None:
-        loop = replace(loop, max_steps=max_steps)
+    loop = loop_config(minutes, max_steps, learning_rate=1e-3)
     start = time.monotonic()
 
     def on_progress(step: int, bpd: float, flow: Flow) -> None:

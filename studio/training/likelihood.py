@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -28,6 +28,12 @@ class LoopConfig:
     max_steps: int = 1_000_000
     max_minutes: float = 40.0
     seed: int = 0
+
+
+def loop_config(minutes: float, max_steps: int | None, **settings: float) -> LoopConfig:
+    """A recipe's budget: `minutes`, and `max_steps` when given (tests and smoke runs)."""
+    config = LoopConfig(max_minutes=minutes, **settings)  # type: ignore[arg-type]
+    return config if max_steps is None else replace(config, max_steps=max_steps)
 
 
 def split(images: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ from torch.nn import functional as F
 from studio.nets.pixelcnn import PixelCNN, PixelCNNConfig
 from studio.training.emoji_data import DATA_LICENCE, EMOJI_MODEL_LICENCE, load_or_build
 from studio.training.export import export_network, origin, write_manifest
-from studio.training.likelihood import LoopConfig, run_loop, split
+from studio.training.likelihood import LoopConfig, loop_config, run_loop, split
 
 MODEL_ID = "pixelcnn-emoji-32"
 log = logging.getLogger(__name__)
@@ -141,9 +141,7 @@ def build(
         images = load_or_build(work / "emoji-32.npy", net.image_size)
     palette = kmeans_palette(images, net.palette_size)
     indices = to_indices(images, palette)
-    loop = LoopConfig(max_minutes=minutes, learning_rate=1e-3, batch_size=32)
-    if max_steps is not None:
-        loop = replace(loop, max_steps=max_steps)
+    loop = loop_config(minutes, max_steps, learning_rate=1e-3, batch_size=32)
     start = time.monotonic()
 
     def on_progress(step: int, bits: float, _model: PixelCNN) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ from studio.nets.rbm import RBM, RBMConfig, RBMHidden, RBMVisible
 from studio.training.encoder_recipes import grid_image
 from studio.training.export import export_network, export_safetensors, origin, write_manifest
 from studio.training.glyph_data import DATA_LICENCE, render_glyphs
-from studio.training.likelihood import LoopConfig, run_loop, split
+from studio.training.likelihood import LoopConfig, loop_config, run_loop, split
 
 MODEL_ID = "rbm-glyphs-28"
 log = logging.getLogger(__name__)
@@ -145,9 +145,7 @@ def build(
     net = net or RBMConfig()
     work.mkdir(parents=True, exist_ok=True)
     glyphs = render_glyphs() if glyphs is None else glyphs
-    loop = LoopConfig(max_minutes=minutes, learning_rate=0.01, batch_size=64)
-    if max_steps is not None:
-        loop = replace(loop, max_steps=max_steps)
+    loop = loop_config(minutes, max_steps, learning_rate=0.01, batch_size=64)
     start = time.monotonic()
 
     def on_progress(step: int, error: float, rbm: RBM) -> None:
