@@ -64,7 +64,7 @@ def engine_latencies(
 
 
 def session_latencies(runtime: ModelRuntime, model: str, backend: str, count: int) -> list[float]:
-    family = runtime.family(model, backend)
+    family = runtime.image_family(model, backend)
     session = family.sessions["generator"]
     latent_shape = family.manifest.latent_shape or ()
     z = np.random.default_rng(0).standard_normal((1, *latent_shape))
@@ -92,7 +92,7 @@ def main() -> None:
         through_engine = engine_latencies(engine, runtime, args.model, backend, args.requests)
         bare = session_latencies(runtime, args.model, backend, args.requests)
         medians[backend] = statistics.median(bare)
-        device = runtime.family(args.model, backend).sessions["generator"].choice.device
+        device = runtime.image_family(args.model, backend).sessions["generator"].choice.device
         print(
             f"{backend:>5} ({device}): engine request->result p50 "
             f"{percentile(through_engine, 50):.2f} ms  p99 {percentile(through_engine, 99):.2f} ms"

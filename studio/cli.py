@@ -1,4 +1,4 @@
-"""Headless verbs: `studio models`, `generate`, `encode`, `score` and `info`.
+"""Headless verbs: `studio models`, `generate` (images and text), `encode`, `score`, `info`.
 
 Errors are one line on stderr and exit status 2; nothing here imports Qt.
 """
@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.cli_text import add_text_arguments, generate_text, is_text_source
 from studio.core.catalog import Catalog
 from studio.core.errors import MediaError, RequestError, StudioError
-from studio.core.requests import BACKENDS, DEVICES
+from studio.core.requests import BACKENDS, DEVICES, ImageRequest
 from studio.core.results import ImageResult
 from studio.engine.run import run_to_completion
 from studio.families.base import ImageJob
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     verbs.add_parser("models", help="list bundled and user models")
 
-    gen = verbs.add_parser("generate", help="render an image (or a grid) to a file")
+    gen = verbs.add_parser("generate", help="render an image (or a grid) or a text to a file")
     gen.add_argument("--model", help="model id (see `studio models`)")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument(
@@ -107,10 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="source",
         type=Path,
         metavar="FILE",
-        help="reproduce the settings stored in an exported image",
+        help="reproduce the settings stored in an exported image or text",
     )
-    gen.add_argument("--out", type=Path, required=True, help=".png, .webp or .jpg")
+    gen.add_argument("--out", type=Path, required=True, help=".png, .webp, .jpg; .txt, .md")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    add_text_arguments(gen)
 
     enc = verbs.add_parser("encode", help="map a picture into a model's latent space")
     enc.add_argument("--model", required=True)
@@ -146,6 +148,14 @@ def cmd_models(catalog: Catalog) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, catalog: Catalog) -> int:
+    if args.source is not None and is_text_source(args.source):
+        return generate_text(args, catalog)
+    if args.source is None and args.model and catalog.get(args.model).modality == "text":
+        return generate_text(args, catalog)
+    return generate_image(args, catalog)
+
+
+def generate_image(args: argparse.Namespace, catalog: Catalog) -> int:
     from studio.engine.runtime import ModelRuntime
     from studio.media.image import image_format, read_provenance, upscale, write_image
 
@@ -158,6 +168,8 @@ def cmd_generate(args: argparse.Namespace, catalog: Catalog) -> int:
         stored = read_provenance(args.source)
         if stored is None:
             raise MediaError(f"{args.source}: carries no Latent Studio settings")
+        if not isinstance(stored.request, ImageRequest):
+            raise MediaError(f"{args.source}: holds text settings; give a .txt or .md to --from")
         request = stored.request
         upscale_factor = stored.upscale
         runtime = ModelRuntime(catalog)
@@ -274,14 +286,19 @@ def cmd_score(args: argparse.Namespace, catalog: Catalog) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from studio.media.image import read_provenance
+    from studio.media.text import read_text
 
-    provenance = read_provenance(args.file)
+    provenance = (
+        read_text(args.file)[1] if is_text_source(args.file) else read_provenance(args.file)
+    )
     if provenance is None:
         print(f"{args.file}: no Latent Studio settings stored")
         return 1
     data = provenance.to_dict()
     data.pop("latent")
     request = data.pop("request")
+    if len(request.get("prompt", "")) > 60:
+        request["prompt"] = request["prompt"][:60] + "…"
     if request.get("latent") is not None:
         request["latent"] = f"{len(request['latent'])} values (an encoded picture)"
     request["ran_on"] = f"{data.pop('backend')} / {data.pop('provider')}"

@@ -31,6 +31,7 @@ tiny_flow_folder = _tiny_model("flow")
 tiny_ddpm_folder = _tiny_model("ddpm")
 tiny_pixelcnn_folder = _tiny_model("pixelcnn")
 tiny_rbm_folder = _tiny_model("rbm")
+tiny_gpt_folder = _tiny_model("gpt")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from studio.backends.select import open_session
 from studio.core.catalog import BUNDLED_MODELS, Catalog
 from studio.core.manifest import verify_sha256
 from studio.core.requests import ImageRequest
+from studio.core.text_request import TextRequest
 from studio.engine.run import run_to_completion
 from studio.engine.runtime import ModelRuntime
 from studio.families.latent_image import LatentImageFamily
@@ -17,6 +18,8 @@ from studio.families.registry import family_for
 
 CATALOG = Catalog([(BUNDLED_MODELS, "bundled")])
 IDS = [m.id for m in CATALOG.manifests]
+IMAGE_IDS = [m.id for m in CATALOG.manifests if m.modality == "image"]
+TEXT_IDS = [m.id for m in CATALOG.manifests if m.modality == "text"]
 RAW_TOLERANCE = 1e-4  # ONNX Runtime vs torch eager, on the network's raw float output
 
 
@@ -46,7 +49,7 @@ def test_manifest_files_and_origin(model_id: str) -> None:
     assert manifest.backends == ("onnx", "torch")
 
 
-@pytest.mark.parametrize("model_id", IDS)
+@pytest.mark.parametrize("model_id", IMAGE_IDS)
 def test_output_shape_range_and_determinism(runtime: ModelRuntime, model_id: str) -> None:
     manifest = CATALOG.get(model_id)
     assert manifest.output_shape is not None and manifest.output_range is not None
@@ -98,6 +101,11 @@ def test_onnx_and_torch_agree(model_id: str) -> None:
                 feed["image"] = rng.uniform(low, high, shape).astype(np.float32)
             elif tensor.name == "t":  # diffusion timesteps
                 feed["t"] = rng.uniform(0, 999, shape).astype(np.float32)
+            elif tensor.name in ("tokens", "token"):  # byte ids
+                feed[tensor.name] = rng.integers(0, 256, shape).astype(np.float32)
+            elif tensor.name == "position":  # a slot of the KV cache
+                block = spec.inputs[2].shape[3]
+                feed["position"] = rng.integers(0, block, shape).astype(np.float32)
             else:
                 feed[tensor.name] = (rng.standard_normal(shape) * 0.5).astype(np.float32)
         onnx = open_session(manifest, name, "onnx", "cpu").run(feed)
@@ -108,7 +116,7 @@ def test_onnx_and_torch_agree(model_id: str) -> None:
             assert np.abs(a - b).max() / scale < RAW_TOLERANCE, f"{name}.{output.name}"
 
 
-@pytest.mark.parametrize("model_id", IDS)
+@pytest.mark.parametrize("model_id", IMAGE_IDS)
 def test_every_direction_moves_the_picture(runtime: ModelRuntime, model_id: str) -> None:
     info = runtime.describe(model_id)
     if info.manifest.latent_shape is None:
@@ -119,3 +127,15 @@ def test_every_direction_moves_the_picture(runtime: ModelRuntime, model_id: str)
         moved = ImageRequest(model_id, seed=1, offsets=((name, 2.0),))
         pixels = run_to_completion(runtime.image_job(moved)).pixels
         assert np.abs(pixels.astype(int) - base).mean() > 1.0, f"{name} barely moves the image"
+
+
+@pytest.mark.parametrize("model_id", TEXT_IDS)
+def test_text_is_deterministic_per_seed_and_cache_exact(runtime: ModelRuntime, model_id: str):
+    def text(**settings) -> str:
+        request = TextRequest(model_id, prompt="And the", max_tokens=48, **settings)
+        return run_to_completion(runtime.text_job(request)).completion
+
+    first, again, other = text(seed=3), text(seed=3), text(seed=4)
+    assert len(first.encode()) == 48 and first == again and first != other
+    assert text(temperature=0.0) == text(temperature=0.0, use_cache=False)
+    assert text(temperature=0.0, backend="onnx") == text(temperature=0.0, backend="torch")

@@ -11,6 +11,7 @@ from typing import Any
 
 from studio.core.errors import MediaError
 from studio.core.requests import ImageRequest
+from studio.core.text_request import TextRequest
 
 PROVENANCE_KEY = "latent-studio"  # PNG iTXt keyword, and the name in other containers
 
@@ -25,7 +26,7 @@ def app_version() -> str:
 
 @dataclass(frozen=True)
 class Provenance:
-    request: ImageRequest
+    request: ImageRequest | TextRequest
     model_sha256: str  # of the weights file that ran
     family: str
     backend: str  # "onnx" or "torch"
@@ -39,7 +40,7 @@ class Provenance:
         data = asdict(self)
         data["request"] = self.request.to_dict()
         data["latent"] = [round(v, 6) for v in self.latent]
-        data["kind"] = "image"
+        data["kind"] = "text" if isinstance(self.request, TextRequest) else "image"
         return data
 
     def to_json(self) -> str:
@@ -48,8 +49,12 @@ class Provenance:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Provenance:
         try:
+            kind = data.get("kind", "image")
+            if kind not in ("image", "text"):
+                raise MediaError(f"provenance is of an unknown kind {kind!r}")
+            request_type = TextRequest if kind == "text" else ImageRequest
             return cls(
-                request=ImageRequest.from_dict(data["request"]),
+                request=request_type.from_dict(data["request"]),
                 model_sha256=str(data["model_sha256"]),
                 family=str(data["family"]),
                 backend=str(data["backend"]),

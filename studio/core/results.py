@@ -46,3 +46,37 @@ class EncodeResult:
     likelihood: str  # "exact" (flow), "ELBO bound" (VAE), or what the score is instead
     typicality: str | None = None  # against the model's held-out range, where known
     seconds: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class TextResult:
+    """A finished (or stopped) continuation of a prompt."""
+
+    prompt: str
+    completion: str  # the new text only
+    tokens: int  # new tokens drawn
+    provenance: Provenance
+    seconds: float  # wall time of generation, priming included
+    fallback: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.prompt + self.completion
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def request(self):
+        return self.provenance.request
+
+
+@dataclass(frozen=True)
+class TextProgress:
+    """One token of a text job: also a cancellation point. `partial` is the text so far as
+    a result whose request reproduces exactly it (max_tokens = tokens drawn)."""
+
+    fraction: float  # 0..1
+    message: str
+    partial: TextResult

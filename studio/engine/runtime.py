@@ -12,8 +12,10 @@ from studio.core.catalog import Catalog
 from studio.core.errors import RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest, verify_sha256
 from studio.core.requests import ImageRequest
+from studio.core.text_request import TextRequest
 from studio.engine.cache import ByteBoundedCache
-from studio.families.base import EncodeJob, ImageFamily, ImageJob
+from studio.families.base import EncodeJob, Family, ImageFamily, ImageJob
+from studio.families.gpt import GptFamily, TextJob
 from studio.families.registry import family_for
 from studio.latent.directions import Directions
 from studio.media.image import fit_square
@@ -46,10 +48,10 @@ class ModelRuntime:
     def __init__(self, catalog: Catalog, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self.catalog = catalog
         self.settings = DeviceSettings()
-        self._cache: ByteBoundedCache[ImageFamily] = ByteBoundedCache(cache_bytes)
+        self._cache: ByteBoundedCache[Family] = ByteBoundedCache(cache_bytes)
         self._verified: set[tuple[str, str]] = set()
 
-    def family(self, model_id: str, backend: str = "auto", device: str = "auto") -> ImageFamily:
+    def family(self, model_id: str, backend: str = "auto", device: str = "auto") -> Family:
         """The loaded family for a model; cached by everything that changes its output."""
         manifest = self.catalog.get(model_id)
         family_cls = family_for(manifest)
@@ -63,7 +65,7 @@ class ModelRuntime:
         )
         key = (manifest.id, str(manifest.folder), hashes, backend, device, self.settings.threads)
 
-        def load() -> ImageFamily:
+        def load() -> Family:
             self._verify(manifest, backend)
             sessions = {
                 name: open_session(manifest, name, backend, device, self.settings.threads)
@@ -114,9 +116,35 @@ class ModelRuntime:
             defaults["eta"] = float(parameters["default_eta"])
         return ImageRequest(model_id, **{**defaults, **settings})  # type: ignore[arg-type]
 
+    def image_family(
+        self, model_id: str, backend: str = "auto", device: str = "auto"
+    ) -> ImageFamily:
+        family = self.family(model_id, backend, device)
+        if not isinstance(family, ImageFamily):
+            raise RequestError(f"model {model_id!r} makes {family.modality}, not pictures")
+        return family
+
     def image_job(self, request: ImageRequest) -> ImageJob:
         """The engine job for `request`: loading happens on the worker thread too."""
+        family = self.image_family(request.model_id, request.backend, request.device)
+        return (yield from family.generate(request))
+
+    def default_text_request(self, model_id: str, **settings: object) -> TextRequest:
+        """A text request at the model's own defaults (temperature, top-p, prompt)."""
+        parameters = self.catalog.get(model_id).parameters
+        defaults: dict[str, object] = {}
+        for key, cast in (("temperature", float), ("top_p", float), ("top_k", int)):
+            if f"default_{key}" in parameters:
+                defaults[key] = cast(parameters[f"default_{key}"])
+        if "default_prompt" in parameters:
+            defaults["prompt"] = str(parameters["default_prompt"])
+        return TextRequest(model_id, **{**defaults, **settings})  # type: ignore[arg-type]
+
+    def text_job(self, request: TextRequest) -> TextJob:
+        """The engine job that streams a continuation of `request.prompt`."""
         family = self.family(request.model_id, request.backend, request.device)
+        if not isinstance(family, GptFamily):
+            raise RequestError(f"model {request.model_id!r} makes {family.modality}, not text")
         return (yield from family.generate(request))
 
 
@@ -124,7 +152,7 @@ def encode_job(
     runtime: ModelRuntime, model_id: str, pixels: np.ndarray, backend: str = "auto"
 ) -> EncodeJob:
     """Fit any picture (H, W, 3) uint8 to the model's input and encode it."""
-    family = runtime.family(model_id, backend)
+    family = runtime.image_family(model_id, backend)
     if not family.can_encode:
         raise RequestError(f"model {model_id!r} ({family.name}) cannot encode pictures")
     return (yield from family.encode(fit_square(pixels, family.input_size)))

@@ -14,16 +14,18 @@ from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.provenance import Provenance, app_version
 from studio.core.requests import ImageRequest
 from studio.core.results import EncodeResult, ImageResult, Progress
+from studio.core.text_request import TextRequest
 
 # A job: each yield reports progress and is a cancellation point; `return` gives the result.
 ImageJob = Generator[Progress, None, ImageResult]
 EncodeJob = Generator[Progress, None, EncodeResult]
 
 
-class ImageFamily(ABC):
-    """Maths of one family of image models over Sessions (numpy in, numpy out)."""
+class Family(ABC):
+    """Maths of one family of models over Sessions (numpy in, numpy out)."""
 
     name: ClassVar[str]
+    modality: ClassVar[str] = "image"  # the panel that shows its results
     networks: ClassVar[tuple[str, ...]]  # networks the manifest must declare
     can_encode: ClassVar[bool] = False  # maps a picture into the latent space
     encode_label: ClassVar[str] = "Encode picture…"  # what encoding means to the user
@@ -42,12 +44,18 @@ class ImageFamily(ABC):
                     f"networks.{network}",
                     f"family {cls.name!r} needs a {network!r} network",
                 )
-
-    @abstractmethod
-    def generate(self, request: ImageRequest) -> ImageJob: ...
+        if manifest.modality != cls.modality:
+            raise ManifestError(
+                manifest.folder / MANIFEST_NAME,
+                "modality",
+                f"family {cls.name!r} makes {cls.modality}, not {manifest.modality}",
+            )
 
     def provenance(
-        self, request: ImageRequest, session: Session, latent: tuple[float, ...] = ()
+        self,
+        request: ImageRequest | TextRequest,
+        session: Session,
+        latent: tuple[float, ...] = (),
     ) -> Provenance:
         """What made a result: the request, the weights that ran, and where they ran."""
         return Provenance(
@@ -59,6 +67,13 @@ class ImageFamily(ABC):
             app_version=app_version(),
             latent=latent,
         )
+
+
+class ImageFamily(Family):
+    """A family whose jobs make pictures."""
+
+    @abstractmethod
+    def generate(self, request: ImageRequest) -> ImageJob: ...
 
     @property
     def input_size(self) -> int:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from studio.core.errors import ManifestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
-from studio.families.base import ImageFamily
+from studio.families.base import Family
 from studio.families.diffusion import DiffusionFamily
 from studio.families.flow import FlowFamily
+from studio.families.gpt import GptFamily
 from studio.families.latent_image import GanFamily
 from studio.families.pixelcnn import PixelCnnFamily
 from studio.families.rbm import RbmFamily
 from studio.families.vae import VaeFamily
 
-FAMILIES: dict[str, type[ImageFamily]] = {}
+FAMILIES: dict[str, type[Family]] = {}
 
 
-def register(family: type[ImageFamily]) -> None:
+def register(family: type[Family]) -> None:
     if family.name in FAMILIES:
         raise ValueError(f"family {family.name!r} is already registered")
     FAMILIES[family.name] = family
@@ -27,9 +28,10 @@ register(FlowFamily)
 register(DiffusionFamily)
 register(PixelCnnFamily)
 register(RbmFamily)
+register(GptFamily)
 
 
-def family_for(manifest: Manifest) -> type[ImageFamily]:
+def family_for(manifest: Manifest) -> type[Family]:
     """The family class for `manifest`, after checking the manifest gives what it needs."""
     if manifest.family not in FAMILIES:
         raise ManifestError(

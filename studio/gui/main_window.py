@@ -35,10 +35,13 @@ from studio.engine.scheduler import Engine
 from studio.gui.image_panel import ImagePanel
 from studio.gui.model_browser import ModelBrowser
 from studio.gui.settings_dialog import SettingsDialog
+from studio.gui.text_panel import TextPanel
 from studio.media.image import FORMATS, read_provenance, upscale, write_image
+from studio.media.text import TEXT_SUFFIXES, read_text
 
-IMAGE_FILTER = "Images (*.png *.webp *.jpg *.jpeg)"
+OPEN_FILTER = "Images and texts (*.png *.webp *.jpg *.jpeg *.txt *.md)"
 EXPORT_FILTERS = "PNG (*.png);;WebP (*.webp);;JPEG (*.jpg)"
+TEXT_EXPORT_FILTERS = "Markdown (*.md);;Text (*.txt)"
 
 
 class MainWindow(QMainWindow):
@@ -69,12 +72,16 @@ class MainWindow(QMainWindow):
         self.image_panel = ImagePanel(self.engine, self.runtime, self.undo)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.image_panel, "Image")
+        self.text_panel = TextPanel(self.engine, self.runtime)
+        self.tabs.addTab(self.text_panel, "Text")
         self.setCentralWidget(self.tabs)
 
         self.device_label = QLabel("No model loaded")
         self.statusBar().addPermanentWidget(self.device_label)
 
-        self.browser.modelChosen.connect(self.image_panel.set_model)
+        self.browser.modelChosen.connect(self.choose_model)
+        self.text_panel.failed.connect(self.show_error)
+        self.text_panel.status.connect(self.device_label.setText)
         self.image_panel.modelChanged.connect(self._model_changed)
         self.image_panel.status.connect(self.device_label.setText)
         self.image_panel.failed.connect(self.show_error)
@@ -92,8 +99,8 @@ class MainWindow(QMainWindow):
             return act
 
         file_menu = self.menuBar().addMenu("&File")
-        action(file_menu, "&Open image…", self._open_dialog, QKeySequence.StandardKey.Open)
-        action(file_menu, "&Export image…", self._export_dialog, "Ctrl+E")
+        action(file_menu, "&Open…", self._open_dialog, QKeySequence.StandardKey.Open)
+        action(file_menu, "&Export…", self._export_dialog, "Ctrl+E")
         file_menu.addSeparator()
         action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -121,12 +128,27 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1200, 780)
             self.resizeDocks([self.models_dock], [260], Qt.Orientation.Horizontal)
-        ids = self.browser.model_ids()
+        ids = [m for m in self.browser.model_ids() if self._modality(m) == "image"]
         last = str(self.settings.value("models/last", ""))
         first = last if last in ids else (ids[0] if ids else None)
         if first is not None:
             self.image_panel.set_model(first, self._saved_state(first))
             self.undo.clear()  # opening the app is not an edit
+
+    def _modality(self, model_id: str) -> str:
+        try:
+            return self.runtime.catalog.get(model_id).modality
+        except StudioError:
+            return "image"
+
+    def choose_model(self, model_id: str) -> None:
+        """A model picked in the browser opens in the panel of what it makes."""
+        if self._modality(model_id) == "text":
+            self.text_panel.set_model(model_id)
+            self.tabs.setCurrentWidget(self.text_panel)
+            return
+        self.image_panel.set_model(model_id)
+        self.tabs.setCurrentWidget(self.image_panel)
 
     def _saved_state(self, model_id: str) -> ImageRequest | None:
         """The point the user left `model_id` at last time (autosaved), if still valid."""
@@ -146,13 +168,16 @@ class MainWindow(QMainWindow):
     # -- files ------------------------------------------------------------------------------
     def _open_dialog(self) -> None:
         folder = str(self.settings.value("files/last_dir", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", folder, IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open", folder, OPEN_FILTER)
         if path:
             self.open_file(Path(path))
 
     def open_file(self, path: Path) -> bool:
         """Restore the settings stored in an exported image; a picture without them is encoded
-        by the current model when it can. False (and a message) otherwise."""
+        by the current model when it can; a text file restores the Text panel. False (and a
+        message) otherwise."""
+        if path.suffix.lower() in TEXT_SUFFIXES:
+            return self.open_text(path)
         try:
             provenance = read_provenance(path)
         except StudioError as exc:
@@ -172,11 +197,32 @@ class MainWindow(QMainWindow):
         self.restore(provenance)
         return True
 
+    def open_text(self, path: Path) -> bool:
+        """An exported text restores its settings and text; any other text becomes the prompt."""
+        try:
+            text, provenance = read_text(path)
+        except StudioError as exc:
+            self.show_error(path.name, str(exc))
+            return False
+        self.settings.setValue("files/last_dir", str(path.parent))
+        self.tabs.setCurrentWidget(self.text_panel)
+        if provenance is None:
+            self.text_panel.prompt.setPlainText(text)
+        else:
+            self.text_panel.restore(text, provenance)
+        return True
+
     def restore(self, provenance: Provenance) -> None:
+        if not isinstance(provenance.request, ImageRequest):
+            return
         self.image_panel.set_model(provenance.request.model_id, provenance.request)
         self.image_panel.export_scale.setValue(provenance.upscale)
+        self.tabs.setCurrentWidget(self.image_panel)
 
     def _export_dialog(self) -> None:
+        if self.tabs.currentWidget() is self.text_panel:
+            self._export_text_dialog()
+            return
         state = self.image_panel.state
         if self.image_panel.result is None or state is None:
             self.show_error("Export", "nothing has been rendered yet")
@@ -189,6 +235,31 @@ class MainWindow(QMainWindow):
         if path:
             # the dialog already asked before replacing an existing file
             self.export_to(Path(path), overwrite=True)
+
+    def _export_text_dialog(self) -> None:
+        variation = self.text_panel.current_variation
+        if variation is None:
+            self.show_error("Export", "nothing has been generated yet")
+            return
+        folder = Path(str(self.settings.value("files/last_dir", str(Path.home()))))
+        name = f"{variation.request.model_id}-seed{variation.request.seed}.md"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export text", str(folder / name), TEXT_EXPORT_FILTERS
+        )
+        if path:
+            self.export_text_to(Path(path), overwrite=True)
+
+    def export_text_to(self, path: Path, overwrite: bool = False) -> bool:
+        if path.suffix.lower() not in TEXT_SUFFIXES:
+            path = path.with_suffix(".md")
+        try:
+            self.text_panel.export_to(path, overwrite)
+        except StudioError as exc:
+            self.show_error("Export", str(exc))
+            return False
+        self.settings.setValue("files/last_dir", str(path.parent))
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+        return True
 
     def export_to(self, path: Path, overwrite: bool = False) -> bool:
         result = self.image_panel.result
@@ -216,7 +287,12 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile() and Path(urls[0].toLocalFile()).suffix.lower() in FORMATS:
+        suffixes = (*FORMATS, *TEXT_SUFFIXES)
+        if (
+            urls
+            and urls[0].isLocalFile()
+            and Path(urls[0].toLocalFile()).suffix.lower() in suffixes
+        ):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:

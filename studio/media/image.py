@@ -7,9 +7,7 @@ existing file unless asked to.
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import unescape as xml_unescape
@@ -19,6 +17,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from studio.core.errors import MediaError
 from studio.core.provenance import PROVENANCE_KEY, Provenance
+from studio.media.files import write_atomic
 
 FORMATS = {".png": "PNG", ".webp": "WEBP", ".jpg": "JPEG", ".jpeg": "JPEG"}
 MAX_PIXELS = 64_000_000  # larger images are refused before decoding (decompression bombs)
@@ -83,33 +82,6 @@ def write_image(
     data = encode_image(pixels, image_format(path), provenance, quality)
     write_atomic(path, data, overwrite)
     return path
-
-
-def write_atomic(path: Path, data: bytes, overwrite: bool = False) -> None:
-    if path.exists() and not overwrite:
-        raise MediaError(f"{path} already exists; choose another name or allow overwriting")
-    folder = path.parent
-    if not folder.is_dir():
-        raise MediaError(f"{path}: folder {folder} does not exist")
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise MediaError(f"{path}: cannot write in {folder} ({exc.strerror})") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        if overwrite:
-            os.replace(temp, path)
-        else:
-            os.link(temp, path)  # fails if the name was taken meanwhile: never clobber
-            os.unlink(temp)
-    except FileExistsError:
-        os.unlink(temp)
-        raise MediaError(f"{path} already exists; choose another name") from None
-    except OSError as exc:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise MediaError(f"{path}: cannot write ({exc.strerror or exc})") from exc
 
 
 def read_image(path: Path) -> tuple[np.ndarray, Provenance | None]:

@@ -9,7 +9,7 @@ from typing import Any
 from torch import nn
 
 from studio.core.errors import ModelError
-from studio.nets import dcgan, flow, pixelcnn, rbm, unet, vae
+from studio.nets import dcgan, flow, gpt, pixelcnn, rbm, unet, vae
 
 ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {}
 
@@ -29,6 +29,8 @@ register("unet", unet.UNet, unet.UNetConfig)
 register("pixelcnn", pixelcnn.PixelCNN, pixelcnn.PixelCNNConfig)
 register("rbm-hidden", rbm.RBMHidden, rbm.RBMConfig)
 register("rbm-visible", rbm.RBMVisible, rbm.RBMConfig)
+register("gpt", gpt.GPT, gpt.GPTConfig)
+register("gpt-step", gpt.GPTStep, gpt.GPTConfig)
 
 
 def build(name: str, config: Mapping[str, Any]) -> nn.Module:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from studio.training import diffusion, encoder_recipes, gan_emoji, pixelcnn, rbm
+from studio.training import diffusion, encoder_recipes, gan_emoji, gpt_text, pixelcnn, rbm
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES: dict[str, Callable[..., Path]] = {
@@ -21,6 +21,7 @@ RECIPES: dict[str, Callable[..., Path]] = {
     diffusion.MODEL_ID: diffusion.build,
     pixelcnn.MODEL_ID: pixelcnn.build,
     rbm.MODEL_ID: rbm.build,
+    gpt_text.MODEL_ID: gpt_text.build,
 }
 
 
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue from runs/MODEL/checkpoint.safetensors (diffusion)",
+        help="continue from runs/MODEL/checkpoint.safetensors (diffusion, gpt)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

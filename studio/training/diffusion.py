@@ -23,7 +23,12 @@ from studio.families.samplers.ddim import ddim_sample
 from studio.families.samplers.schedule import alphas_cumprod, linear_betas
 from studio.latent.directions import low_frequency_directions
 from studio.nets.unet import UNet, UNetConfig
-from studio.training.emoji_data import DATA_LICENCE, EMOJI_MODEL_LICENCE, load_or_build
+from studio.training.emoji_data import (
+    DATA_LICENCE,
+    EMOJI_MODEL_LICENCE,
+    load_or_build,
+    render_faces,
+)
 from studio.training.encoder_recipes import grid_image
 from studio.training.export import export_network, export_safetensors, origin, write_manifest
 from studio.training.likelihood import LoopConfig, loop_config, run_loop
@@ -95,7 +100,11 @@ def sample_grid(model: UNet, rows: int = 8, steps: int = 25) -> torch.Tensor:
 
 
 def export_ddpm(
-    model: UNet, folder: Path, meta: dict, model_id: str = MODEL_ID, name: str = "Emoji diffusion"
+    model: UNet,
+    folder: Path,
+    meta: dict,
+    model_id: str = MODEL_ID,
+    name: str = "Emoji faces diffusion",
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     model.eval()
@@ -114,8 +123,8 @@ def export_ddpm(
             "family": "diffusion",
             "modality": "image",
             "description": (
-                f"DDPM noise predictor (small UNet, {parameters:,} parameters) trained on Noto "
-                f"Color Emoji at {s}x{s} on white; {meta['steps']} steps in "
+                f"DDPM noise predictor (small UNet, {parameters:,} parameters) trained on the "
+                f"face emoji of Noto Color Emoji at {s}x{s} on white; {meta['steps']} steps in "
                 f"{meta['minutes']:.0f} min on 2 CPU cores. Sample with DDIM (fast) or DDPM."
             ),
             "networks": {
@@ -161,7 +170,7 @@ def build(
     net = net or UNetConfig(base_channels=48)
     work.mkdir(parents=True, exist_ok=True)
     if images is None:
-        images = load_or_build(work / "emoji-32.npy", 32)
+        images = load_or_build(work / "faces-32.npy", 32, render_faces)
     loop = loop_config(minutes, max_steps, learning_rate=2e-4)
     start = time.monotonic()
     last_loss = [float("nan")]

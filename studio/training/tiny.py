@@ -91,3 +91,16 @@ def build_tiny_rbm(folder: Path, seed: int = 0) -> Path:
     meta = {"steps": 0, "minutes": 0.0, "gap": 0.0, "count": 0, "density": 0.3}
     rbm.export_rbm(machine, folder, meta, "tiny-rbm", "Tiny RBM")
     return folder
+
+
+def build_tiny_gpt(folder: Path, seed: int = 0) -> Path:
+    from studio.nets.gpt import GPT, GPTConfig
+    from studio.training import gpt_text
+
+    torch.manual_seed(seed)
+    model = GPT(GPTConfig(block_size=32, n_layer=2, n_head=2, n_embd=16)).eval()
+    with torch.no_grad():  # spread the logits, so greedy choices are clear-cut, not near-ties
+        model.head.weight.mul_(100.0)
+    meta = {"steps": 0, "minutes": 0.0, "loss": 5.5}
+    gpt_text.export_gpt(model, folder, meta, "tiny-gpt")
+    return folder
