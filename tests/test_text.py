@@ -218,3 +218,48 @@ def test_cli_generates_text_and_reproduces_it_from_the_file(
     assert "top_k" in capsys.readouterr().out
     assert main(["generate", *args, "--out", str(tmp_path / "x.png")]) == 2
     assert "writes .txt or .md" in capsys.readouterr().err
+
+
+# -- the network and its data ------------------------------------------------------------------
+def test_one_step_with_the_cache_equals_the_whole_window() -> None:
+    import torch
+
+    from studio.nets.gpt import GPT, GPTConfig, GPTStep
+
+    torch.manual_seed(0)
+    config = GPTConfig(block_size=16, n_layer=2, n_head=2, n_embd=16)
+    window, step = GPT(config).eval(), GPTStep(config).eval()
+    step.load_state_dict(window.state_dict())
+    tokens = torch.randint(0, 256, (2, 16)).float()
+    with torch.no_grad():
+        logits, keys, values = window(tokens)
+        cache_k, cache_v = torch.zeros_like(keys), torch.zeros_like(values)
+        for position in range(16):
+            out, k, v = step(
+                tokens[:, position : position + 1],
+                torch.full((2,), float(position)),
+                cache_k,
+                cache_v,
+            )
+            torch.testing.assert_close(out, logits[:, position], rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(k[:, :, :, 0], keys[:, :, :, position])
+            cache_k[:, :, :, position], cache_v[:, :, :, position] = k[:, :, :, 0], v[:, :, :, 0]
+        # causal: changing the last token changes no earlier logit
+        changed = tokens.clone()
+        changed[:, -1] = (changed[:, -1] + 1) % 256
+        torch.testing.assert_close(window(changed)[0][:, :-1], logits[:, :-1])
+
+
+def test_bible_listing_becomes_one_verse_per_line() -> None:
+    from studio.training.kjv_data import verses_from_listing
+
+    listing = (
+        "\nGenesis 1\n\n  1 In the beginning God created the heaven and the earth.\n"
+        "  2 And the earth was without form, and void; and darkness was upon the face of\n"
+        "the deep.\n\n1 Kings 2\n\n  1 Now the days of David drew nigh.\n"
+    )
+    assert verses_from_listing(listing) == [
+        "In the beginning God created the heaven and the earth.",
+        "And the earth was without form, and void; and darkness was upon the face of the deep.",
+        "Now the days of David drew nigh.",
+    ]

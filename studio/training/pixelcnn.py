@@ -14,7 +14,12 @@ import torch
 from torch.nn import functional as F
 
 from studio.nets.pixelcnn import PixelCNN, PixelCNNConfig
-from studio.training.emoji_data import DATA_LICENCE, EMOJI_MODEL_LICENCE, load_or_build
+from studio.training.emoji_data import (
+    DATA_LICENCE,
+    EMOJI_MODEL_LICENCE,
+    load_or_build,
+    render_faces,
+)
 from studio.training.export import export_network, origin, write_manifest
 from studio.training.likelihood import LoopConfig, loop_config, run_loop, split
 
@@ -86,7 +91,7 @@ def export_pixelcnn(
     palette: np.ndarray,
     meta: dict,
     model_id: str = MODEL_ID,
-    name: str = "Emoji PixelCNN",
+    name: str = "Emoji faces PixelCNN",
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     model.eval()
@@ -105,9 +110,9 @@ def export_pixelcnn(
             "modality": "image",
             "description": (
                 f"Gated PixelCNN ({c.layers} layers) over a {c.palette_size}-colour palette, "
-                f"trained on Noto Color Emoji at {c.image_size}x{c.image_size} on white; "
-                f"{meta['steps']} steps in {meta['minutes']:.0f} min on 2 CPU cores. Draws pixel "
-                "by pixel; completes the lower part of a picture."
+                f"trained on the face emoji of Noto Color Emoji at {c.image_size}x"
+                f"{c.image_size} on white; {meta['steps']} steps in {meta['minutes']:.0f} min on "
+                "2 CPU cores. Draws pixel by pixel; completes the lower part of a picture."
             ),
             "networks": {
                 "pixelcnn": {
@@ -135,10 +140,11 @@ def build(
     images: np.ndarray | None = None,
     net: PixelCNNConfig | None = None,
 ) -> Path:
-    net = net or PixelCNNConfig()
+    # 12 layers: each sees one more row, so the stack reaches 12 rows up: most of a face
+    net = net or PixelCNNConfig(layers=12)
     work.mkdir(parents=True, exist_ok=True)
     if images is None:
-        images = load_or_build(work / "emoji-32.npy", net.image_size)
+        images = load_or_build(work / "faces-32.npy", net.image_size, render_faces)
     palette = kmeans_palette(images, net.palette_size)
     indices = to_indices(images, palette)
     loop = loop_config(minutes, max_steps, learning_rate=1e-3, batch_size=32)
