@@ -2,6 +2,7 @@
 
 xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshot.py docs/screenshot.png
 ... scripts/screenshot.py docs/encode.png --model flow-emoji-32 --encode picture.png
+... scripts/screenshot.py docs/text.png --text gpt-kjv
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--model", default="gan-emoji-32")
     parser.add_argument("--encode", type=Path, help="a picture to encode (VAE, flow)")
+    parser.add_argument("--text", metavar="MODEL", help="show the Text panel streaming MODEL")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
@@ -34,6 +36,9 @@ def main() -> None:
     window = MainWindow(Catalog(), settings)
     window.resize(1280, 800)
     window.show()
+    if args.text is not None:
+        shoot_text(app, window, args.text, args.out)
+        return
     panel = window.image_panel
     actions: list[Callable[[], object]] = [lambda: panel.edit(seed=1, text="seed")]
     if args.encode is not None:
@@ -52,6 +57,28 @@ def main() -> None:
         QTimer.singleShot(300, lambda: next(steps)())
 
     panel.rendered.connect(next_step)
+    app.exec()
+
+
+def shoot_text(app: QApplication, window: MainWindow, model_id: str, out: Path) -> None:
+    """Two variations, then a third caught mid-stream."""
+    panel = window.text_panel
+    window.choose_model(model_id)
+    panel.max_tokens.setValue(400)
+    runs = iter([0, 1])
+
+    def next_run(*_: object) -> None:
+        seed = next(runs, None)
+        if seed is None:
+            panel.seed.setValue(2)
+            panel.generate()
+            QTimer.singleShot(120, lambda: (window.grab().save(str(out)), app.quit()))
+            return
+        panel.seed.setValue(seed)
+        panel.generate()
+
+    panel.finished.connect(lambda *_: QTimer.singleShot(200, next_run))
+    QTimer.singleShot(300, next_run)
     app.exec()
 
 

@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         if self._modality(model_id) == "text":
             self.text_panel.set_model(model_id)
             self.tabs.setCurrentWidget(self.text_panel)
+            self.browser.select(model_id)
             return
         self.image_panel.set_model(model_id)
         self.tabs.setCurrentWidget(self.image_panel)

@@ -123,7 +123,13 @@ def greedy_sample(model: GPT, prompt: str, length: int = 200) -> str:
     return bytes(ids).decode("utf-8", errors="replace")
 
 
-def export_gpt(model: GPT, folder: Path, meta: dict, model_id: str = MODEL_ID) -> None:
+def export_gpt(
+    model: GPT,
+    folder: Path,
+    meta: dict,
+    model_id: str = MODEL_ID,
+    name: str = "King James Bible GPT",
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     config = model.config
     step = GPTStep(config).eval()
@@ -153,7 +159,7 @@ def export_gpt(model: GPT, folder: Path, meta: dict, model_id: str = MODEL_ID) -
         folder,
         {
             "id": model_id,
-            "name": "King James Bible GPT",
+            "name": name,
             "family": "gpt",
             "modality": "text",
             "description": (

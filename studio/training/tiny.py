@@ -102,5 +102,5 @@ def build_tiny_gpt(folder: Path, seed: int = 0) -> Path:
     with torch.no_grad():  # spread the logits, so greedy choices are clear-cut, not near-ties
         model.head.weight.mul_(100.0)
     meta = {"steps": 0, "minutes": 0.0, "loss": 5.5}
-    gpt_text.export_gpt(model, folder, meta, "tiny-gpt")
+    gpt_text.export_gpt(model, folder, meta, "tiny-gpt", "Tiny GPT (untrained)")
     return folder
