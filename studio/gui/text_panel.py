@@ -274,6 +274,11 @@ class TextPanel(QWidget):
             self.engine.cancel(self._ticket)
 
     @property
+    def completion(self) -> str:
+        """The continuation shown (streaming, finished or stopped), without the prompt."""
+        return self._streamed
+
+    @property
     def shown_text(self) -> str:
         """The prompt and continuation in the output, as the model wrote them."""
         return (self.request.prompt if self.request else "") + self._streamed
