@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
@@ -222,45 +223,37 @@ class MainWindow(QMainWindow):
 
     def _export_dialog(self) -> None:
         if self.tabs.currentWidget() is self.text_panel:
-            self._export_text_dialog()
+            variation = self.text_panel.current_variation
+            if variation is None:
+                self.show_error("Export", "nothing has been generated yet")
+                return
+            request = variation.request
+            path = self._ask_save_path(
+                "Export text", f"{request.model_id}-seed{request.seed}.md", TEXT_EXPORT_FILTERS
+            )
+            if path is not None:
+                self.export_text_to(path, overwrite=True)
             return
         state = self.image_panel.state
         if self.image_panel.result is None or state is None:
             self.show_error("Export", "nothing has been rendered yet")
             return
-        folder = Path(str(self.settings.value("files/last_dir", str(Path.home()))))
-        name = f"{state.model_id}-seed{state.seed}.png"
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export image", str(folder / name), EXPORT_FILTERS
+        path = self._ask_save_path(
+            "Export image", f"{state.model_id}-seed{state.seed}.png", EXPORT_FILTERS
         )
-        if path:
-            # the dialog already asked before replacing an existing file
-            self.export_to(Path(path), overwrite=True)
+        if path is not None:
+            self.export_to(path, overwrite=True)
 
-    def _export_text_dialog(self) -> None:
-        variation = self.text_panel.current_variation
-        if variation is None:
-            self.show_error("Export", "nothing has been generated yet")
-            return
+    def _ask_save_path(self, title: str, name: str, filters: str) -> Path | None:
+        """The file the user picks (the dialog already asked before replacing one)."""
         folder = Path(str(self.settings.value("files/last_dir", str(Path.home()))))
-        name = f"{variation.request.model_id}-seed{variation.request.seed}.md"
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export text", str(folder / name), TEXT_EXPORT_FILTERS
-        )
-        if path:
-            self.export_text_to(Path(path), overwrite=True)
+        path, _ = QFileDialog.getSaveFileName(self, title, str(folder / name), filters)
+        return Path(path) if path else None
 
     def export_text_to(self, path: Path, overwrite: bool = False) -> bool:
         if path.suffix.lower() not in TEXT_SUFFIXES:
             path = path.with_suffix(".md")
-        try:
-            self.text_panel.export_to(path, overwrite)
-        except StudioError as exc:
-            self.show_error("Export", str(exc))
-            return False
-        self.settings.setValue("files/last_dir", str(path.parent))
-        self.statusBar().showMessage(f"Exported {path}", 5000)
-        return True
+        return self._export(path, lambda: self.text_panel.export_to(path, overwrite))
 
     def export_to(self, path: Path, overwrite: bool = False) -> bool:
         result = self.image_panel.result
@@ -271,8 +264,11 @@ class MainWindow(QMainWindow):
         factor = self.image_panel.export_scale.value()
         provenance = dataclasses.replace(result.provenance, upscale=factor)
         pixels = upscale(result.pixels, factor, smooth=self.image_panel.smooth.isChecked())
+        return self._export(path, lambda: write_image(path, pixels, provenance, overwrite))
+
+    def _export(self, path: Path, write: Callable[[], None]) -> bool:
         try:
-            write_image(path, pixels, provenance, overwrite=overwrite)
+            write()
         except StudioError as exc:
             self.show_error("Export", str(exc))
             return False
