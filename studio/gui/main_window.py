@@ -266,7 +266,7 @@ class MainWindow(QMainWindow):
         pixels = upscale(result.pixels, factor, smooth=self.image_panel.smooth.isChecked())
         return self._export(path, lambda: write_image(path, pixels, provenance, overwrite))
 
-    def _export(self, path: Path, write: Callable[[], None]) -> bool:
+    def _export(self, path: Path, write: Callable[[], object]) -> bool:
         try:
             write()
         except StudioError as exc:
