@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.cli_audio import add_audio_arguments, generate_audio, is_audio_path
 from studio.cli_text import add_text_arguments, generate_text, is_text_source
 from studio.core.catalog import Catalog
 from studio.core.errors import MediaError, RequestError, StudioError
@@ -110,9 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="reproduce the settings stored in an exported image or text",
     )
-    gen.add_argument("--out", type=Path, required=True, help=".png, .webp, .jpg; .txt, .md")
+    gen.add_argument(
+        "--out", type=Path, required=True, help=".png, .webp, .jpg; .txt, .md; .wav, .flac"
+    )
     gen.add_argument("--overwrite", action="store_true", help="replace an existing file")
     add_text_arguments(gen)
+    add_audio_arguments(gen)
 
     enc = verbs.add_parser("encode", help="map a picture into a model's latent space")
     enc.add_argument("--model", required=True)
@@ -150,8 +154,13 @@ def cmd_models(catalog: Catalog) -> int:
 def cmd_generate(args: argparse.Namespace, catalog: Catalog) -> int:
     if args.source is not None and is_text_source(args.source):
         return generate_text(args, catalog)
-    if args.source is None and args.model and catalog.get(args.model).modality == "text":
+    if args.source is not None and is_audio_path(args.source):
+        return generate_audio(args, catalog)
+    modality = catalog.get(args.model).modality if args.source is None and args.model else None
+    if modality == "text":
         return generate_text(args, catalog)
+    if modality == "audio":
+        return generate_audio(args, catalog)
     return generate_image(args, catalog)
 
 
@@ -285,12 +294,16 @@ def cmd_score(args: argparse.Namespace, catalog: Catalog) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from studio.media.audio import read_audio
     from studio.media.image import read_provenance
     from studio.media.text import read_text
 
-    provenance = (
-        read_text(args.file)[1] if is_text_source(args.file) else read_provenance(args.file)
-    )
+    if is_text_source(args.file):
+        provenance = read_text(args.file)[1]
+    elif is_audio_path(args.file):
+        provenance = read_audio(args.file)[2]
+    else:
+        provenance = read_provenance(args.file)
     if provenance is None:
         print(f"{args.file}: no Latent Studio settings stored")
         return 1

@@ -32,6 +32,7 @@ tiny_ddpm_folder = _tiny_model("ddpm")
 tiny_pixelcnn_folder = _tiny_model("pixelcnn")
 tiny_rbm_folder = _tiny_model("rbm")
 tiny_gpt_folder = _tiny_model("gpt")
+tiny_wavenet_folder = _tiny_model("wavenet")
 
 
 @pytest.fixture

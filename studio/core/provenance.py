@@ -9,11 +9,18 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Any
 
+from studio.core.audio_request import AudioRequest
 from studio.core.errors import MediaError
 from studio.core.requests import ImageRequest
 from studio.core.text_request import TextRequest
 
 PROVENANCE_KEY = "latent-studio"  # PNG iTXt keyword, and the name in other containers
+Request = ImageRequest | TextRequest | AudioRequest
+KINDS: dict[type[Request], str] = {
+    ImageRequest: "image",
+    TextRequest: "text",
+    AudioRequest: "audio",
+}
 
 
 @functools.cache
@@ -26,7 +33,7 @@ def app_version() -> str:
 
 @dataclass(frozen=True)
 class Provenance:
-    request: ImageRequest | TextRequest
+    request: Request
     model_sha256: str  # of the weights file that ran
     family: str
     backend: str  # "onnx" or "torch"
@@ -40,7 +47,7 @@ class Provenance:
         data = asdict(self)
         data["request"] = self.request.to_dict()
         data["latent"] = [round(v, 6) for v in self.latent]
-        data["kind"] = "text" if isinstance(self.request, TextRequest) else "image"
+        data["kind"] = KINDS[type(self.request)]
         return data
 
     def to_json(self) -> str:
@@ -50,11 +57,11 @@ class Provenance:
     def from_dict(cls, data: Mapping[str, Any]) -> Provenance:
         try:
             kind = data.get("kind", "image")
-            if kind not in ("image", "text"):
+            request_types = {name: request_type for request_type, name in KINDS.items()}
+            if kind not in request_types:
                 raise MediaError(f"provenance is of an unknown kind {kind!r}")
-            request_type = TextRequest if kind == "text" else ImageRequest
             return cls(
-                request=request_type.from_dict(data["request"]),
+                request=request_types[kind].from_dict(data["request"]),
                 model_sha256=str(data["model_sha256"]),
                 family=str(data["family"]),
                 backend=str(data["backend"]),

@@ -19,7 +19,7 @@ DEVICES = ("auto", "cpu", "gpu")
 MAX_GRID_CELLS = 256
 
 
-def _offsets(
+def offsets_of(
     values: Mapping[str, float] | tuple[tuple[str, float], ...],
 ) -> tuple[tuple[str, float], ...]:
     items = values.items() if isinstance(values, Mapping) else values
@@ -52,7 +52,7 @@ class ImageRequest:
 
     def __post_init__(self) -> None:
         check_seed(self.seed)
-        object.__setattr__(self, "offsets", _offsets(self.offsets))
+        object.__setattr__(self, "offsets", offsets_of(self.offsets))
         rows, cols = self.grid
         if rows < 1 or cols < 1 or rows * cols > MAX_GRID_CELLS:
             raise RequestError(f"grid {rows}x{cols} must have 1 to {MAX_GRID_CELLS} cells")
@@ -107,7 +107,7 @@ class ImageRequest:
             return cls(
                 model_id=str(data["model_id"]),
                 seed=int(data.get("seed", 0)),
-                offsets=_offsets(dict(data.get("offsets", {}))),
+                offsets=offsets_of(dict(data.get("offsets", {}))),
                 truncation=None if truncation is None else float(truncation),
                 temperature=float(data.get("temperature", 1.0)),
                 latent=None if data.get("latent") is None else tuple(data["latent"]),

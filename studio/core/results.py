@@ -80,3 +80,36 @@ class TextProgress:
     fraction: float  # 0..1
     message: str
     partial: TextResult
+
+
+@dataclass(frozen=True, eq=False)
+class AudioResult:
+    """A rendered note (or the part of it rendered so far)."""
+
+    audio: np.ndarray  # (samples,) float32 in [-1, 1]
+    sample_rate: int
+    provenance: Provenance
+    seconds: float  # wall time of generation
+    fallback: str | None = None
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+    @property
+    def realtime_factor(self) -> float:
+        """Seconds of audio made per second of wall time."""
+        return self.duration / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def request(self):
+        return self.provenance.request
+
+
+@dataclass(frozen=True)
+class AudioProgress:
+    """One block of samples: also a cancellation point. `partial` holds the audio so far."""
+
+    fraction: float
+    message: str
+    partial: AudioResult

@@ -8,6 +8,7 @@ from math import prod
 import numpy as np
 
 from studio.backends.select import open_session, resolve_backend
+from studio.core.audio_request import AudioRequest
 from studio.core.catalog import Catalog
 from studio.core.errors import RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest, verify_sha256
@@ -17,6 +18,7 @@ from studio.engine.cache import ByteBoundedCache
 from studio.families.base import EncodeJob, Family, ImageFamily, ImageJob
 from studio.families.gpt import GptFamily, TextJob
 from studio.families.registry import family_for
+from studio.families.wavenet import AudioJob, WaveNetFamily, timbre_directions
 from studio.latent.directions import Directions
 from studio.media.image import fit_square
 
@@ -140,12 +142,43 @@ class ModelRuntime:
             defaults["prompt"] = str(parameters["default_prompt"])
         return TextRequest(model_id, **{**defaults, **settings})  # type: ignore[arg-type]
 
+    def audio_job(self, request: AudioRequest) -> AudioJob:
+        """The engine job that renders a note, a block of samples per step."""
+        family = self.family(request.model_id, request.backend, request.device)
+        if not isinstance(family, WaveNetFamily):
+            raise RequestError(f"model {request.model_id!r} makes {family.modality}, not audio")
+        return (yield from family.generate(request))
+
     def text_job(self, request: TextRequest) -> TextJob:
         """The engine job that streams a continuation of `request.prompt`."""
         family = self.family(request.model_id, request.backend, request.device)
         if not isinstance(family, GptFamily):
             raise RequestError(f"model {request.model_id!r} makes {family.modality}, not text")
         return (yield from family.generate(request))
+
+
+@dataclass(frozen=True)
+class AudioControls:
+    """What the Audio panel offers for a model, read from its manifest (nothing loaded)."""
+
+    instruments: tuple[str, ...]
+    direction_names: tuple[str, ...]  # principal directions of the timbre table
+    pitch_range: tuple[int, int]
+    default_temperature: float
+
+
+def audio_controls(manifest: Manifest) -> AudioControls:
+    family_for(manifest)  # raises ManifestError for a model the app cannot run
+    parameters = manifest.parameters
+    table = np.asarray(parameters["timbre_table"], np.float32)
+    directions, _ = timbre_directions(table)
+    low, high = parameters.get("pitch_range", [0, 127])
+    return AudioControls(
+        tuple(str(n) for n in parameters["instruments"]),
+        tuple(f"PC{k + 1}" for k in range(len(directions))),
+        (int(low), int(high)),
+        float(parameters.get("default_temperature", 1.0)),
+    )
 
 
 def encode_job(

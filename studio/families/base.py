@@ -9,6 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from studio.backends.base import Session
+from studio.core.audio_request import AudioRequest
 from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.provenance import Provenance, app_version
@@ -53,7 +54,7 @@ class Family(ABC):
 
     def provenance(
         self,
-        request: ImageRequest | TextRequest,
+        request: ImageRequest | TextRequest | AudioRequest,
         session: Session,
         latent: tuple[float, ...] = (),
     ) -> Provenance:

@@ -12,6 +12,7 @@ from studio.families.latent_image import GanFamily
 from studio.families.pixelcnn import PixelCnnFamily
 from studio.families.rbm import RbmFamily
 from studio.families.vae import VaeFamily
+from studio.families.wavenet import WaveNetFamily
 
 FAMILIES: dict[str, type[Family]] = {}
 
@@ -29,6 +30,7 @@ register(DiffusionFamily)
 register(PixelCnnFamily)
 register(RbmFamily)
 register(GptFamily)
+register(WaveNetFamily)
 
 
 def family_for(manifest: Manifest) -> type[Family]:

@@ -33,16 +33,19 @@ from studio.core.requests import ImageRequest
 from studio.core.results import ImageResult
 from studio.engine.runtime import DeviceSettings, ModelRuntime
 from studio.engine.scheduler import Engine
+from studio.gui.audio_panel import AudioPanel
 from studio.gui.image_panel import ImagePanel
 from studio.gui.model_browser import ModelBrowser
 from studio.gui.settings_dialog import SettingsDialog
 from studio.gui.text_panel import TextPanel
+from studio.media.audio import AUDIO_FORMATS, read_audio
 from studio.media.image import FORMATS, read_provenance, upscale, write_image
 from studio.media.text import TEXT_SUFFIXES, read_text
 
-OPEN_FILTER = "Images and texts (*.png *.webp *.jpg *.jpeg *.txt *.md)"
+OPEN_FILTER = "Images, texts and sounds (*.png *.webp *.jpg *.jpeg *.txt *.md *.wav *.flac)"
 EXPORT_FILTERS = "PNG (*.png);;WebP (*.webp);;JPEG (*.jpg)"
 TEXT_EXPORT_FILTERS = "Markdown (*.md);;Text (*.txt)"
+AUDIO_EXPORT_FILTERS = "FLAC (*.flac);;WAV (*.wav)"
 
 
 class MainWindow(QMainWindow):
@@ -73,6 +76,8 @@ class MainWindow(QMainWindow):
         self.image_panel = ImagePanel(self.engine, self.runtime, self.undo)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.image_panel, "Image")
+        self.audio_panel = AudioPanel(self.engine, self.runtime)
+        self.tabs.addTab(self.audio_panel, "Audio")
         self.text_panel = TextPanel(self.engine, self.runtime)
         self.tabs.addTab(self.text_panel, "Text")
         self.setCentralWidget(self.tabs)
@@ -81,8 +86,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
 
         self.browser.modelChosen.connect(self.choose_model)
-        self.text_panel.failed.connect(self.show_error)
-        self.text_panel.status.connect(self.device_label.setText)
+        for panel in (self.text_panel, self.audio_panel):
+            panel.failed.connect(self.show_error)
+            panel.status.connect(self.device_label.setText)
         self.image_panel.modelChanged.connect(self._model_changed)
         self.image_panel.status.connect(self.device_label.setText)
         self.image_panel.failed.connect(self.show_error)
@@ -144,9 +150,14 @@ class MainWindow(QMainWindow):
 
     def choose_model(self, model_id: str) -> None:
         """A model picked in the browser opens in the panel of what it makes."""
-        if self._modality(model_id) == "text":
-            self.text_panel.set_model(model_id)
-            self.tabs.setCurrentWidget(self.text_panel)
+        panels: dict[str, TextPanel | AudioPanel] = {
+            "text": self.text_panel,
+            "audio": self.audio_panel,
+        }
+        panel = panels.get(self._modality(model_id))
+        if panel is not None:
+            panel.set_model(model_id)
+            self.tabs.setCurrentWidget(panel)
             self.browser.select(model_id)
             return
         self.image_panel.set_model(model_id)
@@ -180,6 +191,8 @@ class MainWindow(QMainWindow):
         message) otherwise."""
         if path.suffix.lower() in TEXT_SUFFIXES:
             return self.open_text(path)
+        if path.suffix.lower() in AUDIO_FORMATS:
+            return self.open_audio(path)
         try:
             provenance = read_provenance(path)
         except StudioError as exc:
@@ -214,6 +227,21 @@ class MainWindow(QMainWindow):
             self.text_panel.restore(text, provenance)
         return True
 
+    def open_audio(self, path: Path) -> bool:
+        """An exported note restores its settings and shows its samples."""
+        try:
+            audio, rate, provenance = read_audio(path)
+        except StudioError as exc:
+            self.show_error(path.name, str(exc))
+            return False
+        if provenance is None:
+            self.show_error(path.name, "this sound carries no Latent Studio settings")
+            return False
+        self.settings.setValue("files/last_dir", str(path.parent))
+        self.tabs.setCurrentWidget(self.audio_panel)
+        self.audio_panel.restore(audio, rate, provenance)
+        return True
+
     def restore(self, provenance: Provenance) -> None:
         if not isinstance(provenance.request, ImageRequest):
             return
@@ -222,6 +250,17 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.image_panel)
 
     def _export_dialog(self) -> None:
+        if self.tabs.currentWidget() is self.audio_panel:
+            result = self.audio_panel.result
+            if result is None:
+                self.show_error("Export", "nothing has been generated yet")
+                return
+            request = result.request
+            name = f"{request.model_id}-{request.pitch}-seed{request.seed}.flac"
+            path = self._ask_save_path("Export sound", name, AUDIO_EXPORT_FILTERS)
+            if path is not None:
+                self.export_audio_to(path, overwrite=True)
+            return
         if self.tabs.currentWidget() is self.text_panel:
             variation = self.text_panel.current_variation
             if variation is None:
@@ -249,6 +288,11 @@ class MainWindow(QMainWindow):
         folder = Path(str(self.settings.value("files/last_dir", str(Path.home()))))
         path, _ = QFileDialog.getSaveFileName(self, title, str(folder / name), filters)
         return Path(path) if path else None
+
+    def export_audio_to(self, path: Path, overwrite: bool = False) -> bool:
+        if path.suffix.lower() not in AUDIO_FORMATS:
+            path = path.with_suffix(".flac")
+        return self._export(path, lambda: self.audio_panel.export_to(path, overwrite))
 
     def export_text_to(self, path: Path, overwrite: bool = False) -> bool:
         if path.suffix.lower() not in TEXT_SUFFIXES:
@@ -284,7 +328,7 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         urls = event.mimeData().urls()
-        suffixes = (*FORMATS, *TEXT_SUFFIXES)
+        suffixes = (*FORMATS, *TEXT_SUFFIXES, *AUDIO_FORMATS)
         if (
             urls
             and urls[0].isLocalFile()

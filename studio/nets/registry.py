@@ -9,7 +9,7 @@ from typing import Any
 from torch import nn
 
 from studio.core.errors import ModelError
-from studio.nets import dcgan, flow, gpt, pixelcnn, rbm, unet, vae
+from studio.nets import dcgan, flow, gpt, pixelcnn, rbm, unet, vae, wavenet
 
 ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {}
 
@@ -31,6 +31,8 @@ register("rbm-hidden", rbm.RBMHidden, rbm.RBMConfig)
 register("rbm-visible", rbm.RBMVisible, rbm.RBMConfig)
 register("gpt", gpt.GPT, gpt.GPTConfig)
 register("gpt-step", gpt.GPTStep, gpt.GPTConfig)
+register("wavenet", wavenet.WaveNet, wavenet.WaveNetConfig)
+register("wavenet-block", wavenet.WaveNetBlock, wavenet.WaveNetConfig)
 
 
 def build(name: str, config: Mapping[str, Any]) -> nn.Module:

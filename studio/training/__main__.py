@@ -11,7 +11,15 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from studio.training import diffusion, encoder_recipes, gan_emoji, gpt_text, pixelcnn, rbm
+from studio.training import (
+    diffusion,
+    encoder_recipes,
+    gan_emoji,
+    gpt_text,
+    pixelcnn,
+    rbm,
+    wavenet_notes,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES: dict[str, Callable[..., Path]] = {
@@ -22,6 +30,7 @@ RECIPES: dict[str, Callable[..., Path]] = {
     pixelcnn.MODEL_ID: pixelcnn.build,
     rbm.MODEL_ID: rbm.build,
     gpt_text.MODEL_ID: gpt_text.build,
+    wavenet_notes.MODEL_ID: wavenet_notes.build,
 }
 
 
@@ -34,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue from runs/MODEL/checkpoint.safetensors (diffusion, gpt)",
+        help="continue from runs/MODEL/checkpoint.safetensors (diffusion, gpt, wavenet)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

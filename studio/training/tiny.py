@@ -104,3 +104,24 @@ def build_tiny_gpt(folder: Path, seed: int = 0) -> Path:
     meta = {"steps": 0, "minutes": 0.0, "loss": 5.5}
     gpt_text.export_gpt(model, folder, meta, "tiny-gpt", "Tiny GPT (untrained)")
     return folder
+
+
+def build_tiny_wavenet(folder: Path, seed: int = 0) -> Path:
+    from studio.nets.wavenet import WaveNet, WaveNetConfig
+    from studio.training import wavenet_notes
+
+    torch.manual_seed(seed)
+    config = WaveNetConfig(
+        channels=8,
+        skip_channels=8,
+        head_channels=16,
+        dilations=(1, 3, 9, 1, 3, 9),
+        pitch_size=4,
+        instruments=3,
+        timbre_size=4,
+    )
+    model = WaveNet(config).eval()
+    meta = {"steps": 0, "minutes": 0.0, "loss": 5.5, "pitch_min": 48, "pitch_max": 72}
+    instruments = ("Piano", "Violin", "Flute")
+    wavenet_notes.export_wavenet(model, folder, meta, instruments, "tiny-wavenet")
+    return folder

@@ -1,0 +1,354 @@
+"""The Audio panel: pick or morph instruments, a pitch, generate a note, see it, hear it.
+
+A note renders in the engine's batch lane (the rest of the window stays live); the waveform
+grows as blocks arrive, the spectrogram follows at the end. Stop keeps what was rendered.
+Playback goes through `Player`, which says once why it is off when there is no device.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.audio_request import AudioRequest
+from studio.core.errors import StudioError
+from studio.core.pitch import note_name
+from studio.core.provenance import Provenance
+from studio.core.results import AudioProgress, AudioResult
+from studio.engine.runtime import AudioControls, ModelRuntime, audio_controls
+from studio.engine.scheduler import Engine, Ticket
+from studio.gui.audio_views import Keyboard, SpectrogramView, WaveformView
+from studio.gui.bridge import EngineBridge
+from studio.gui.image_panel import SPIN_MAX_SEED
+from studio.gui.playback import Player
+from studio.media.audio import write_audio
+
+MORPH_STEPS = 100
+TIMBRE_SLIDERS = 3  # the first principal directions of the timbre space
+SLIDER_STEPS = 100  # per standard deviation
+
+
+class AudioPanel(QWidget):
+    failed = Signal(str, str)  # subject, reason
+    status = Signal(str)
+    rendered = Signal(object)  # AudioResult, finished or stopped, once shown
+
+    def __init__(
+        self, engine: Engine, runtime: ModelRuntime, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.engine, self.runtime = engine, runtime
+        self.controls: AudioControls | None = None
+        self.result: AudioResult | None = None
+        self._partial: AudioResult | None = None
+        self._ticket: Ticket | None = None
+        self.player = Player()
+        self.bridge = EngineBridge(self, coalesce_progress=True)
+        self.bridge.progress.connect(self._on_progress)
+        self.bridge.result.connect(self._on_result)
+        self.bridge.cancelled.connect(self._on_cancelled)
+        self.bridge.error.connect(self._on_error)
+        self._build()
+        self._load_models()
+
+    # -- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.model_box = QComboBox()
+        self.model_box.currentIndexChanged.connect(self._model_picked)
+        self.instrument_a, self.instrument_b = QComboBox(), QComboBox()
+        self.morph = QSlider(Qt.Orientation.Horizontal)
+        self.morph.setRange(0, MORPH_STEPS)
+        self.morph.setToolTip("Morph: 0 = instrument A, 100 = instrument B")
+        self.timbre_sliders: list[QSlider] = []
+        timbre_grid = QGridLayout()
+        for k in range(TIMBRE_SLIDERS):
+            slider = QSlider(Qt.Orientation.Horizontal)
+            slider.setRange(-3 * SLIDER_STEPS, 3 * SLIDER_STEPS)
+            slider.setToolTip(f"Timbre PC{k + 1}, in standard deviations of the instruments")
+            timbre_grid.addWidget(QLabel(f"PC{k + 1}"), k, 0)
+            timbre_grid.addWidget(slider, k, 1)
+            self.timbre_sliders.append(slider)
+        self.pitch = QSpinBox(minimum=0, maximum=127, value=60)
+        self.pitch_name = QLabel(note_name(60))
+        self.pitch.valueChanged.connect(self._pitch_changed)
+        self.keyboard = Keyboard()
+        self.keyboard.noteClicked.connect(self.pitch.setValue)
+        self.seconds = QDoubleSpinBox(minimum=0.1, maximum=8.0, value=1.0, singleStep=0.25)
+        self.temperature = QDoubleSpinBox(minimum=0.05, maximum=2.0, value=1.0, singleStep=0.05)
+        self.seed = QSpinBox(minimum=0, maximum=SPIN_MAX_SEED, value=0)
+        dice = QPushButton("🎲")
+        dice.setToolTip("A random seed")
+        dice.clicked.connect(lambda: self.seed.setValue(random.randrange(SPIN_MAX_SEED + 1)))
+        pitch_row, seed_row = QHBoxLayout(), QHBoxLayout()
+        pitch_row.addWidget(self.pitch)
+        pitch_row.addWidget(self.pitch_name)
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(dice)
+        form = QFormLayout()
+        form.addRow("Model", self.model_box)
+        form.addRow("Instrument A", self.instrument_a)
+        form.addRow("Instrument B", self.instrument_b)
+        form.addRow("Morph A → B", self.morph)
+        form.addRow("Timbre", timbre_grid)
+        form.addRow("Pitch (MIDI)", pitch_row)
+        form.addRow("Seconds", self.seconds)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Seed", seed_row)
+
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setShortcut("Ctrl+Return")
+        self.generate_button.clicked.connect(self.generate)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+        self.play_button = QPushButton("▶ Play")
+        self.play_button.clicked.connect(self.play)
+        self.halt_button = QPushButton("■")
+        self.halt_button.setToolTip("Stop playback")
+        self.halt_button.clicked.connect(self.player.stop)
+        self.loop = QCheckBox("Loop")
+        for widget in (self.play_button, self.halt_button, self.loop):
+            widget.setEnabled(self.player.available)
+            if not self.player.available:
+                widget.setToolTip(self.player.reason or "")
+        buttons = QHBoxLayout()
+        for widget in (
+            self.generate_button,
+            self.stop_button,
+            self.play_button,
+            self.halt_button,
+            self.loop,
+        ):
+            buttons.addWidget(widget)
+        self.progress = QProgressBar()
+        self.waveform = WaveformView()
+        self.spectrogram = SpectrogramView()
+        self.info = QLabel(self.player.reason or "")
+        self.info.setWordWrap(True)
+
+        views = QWidget()
+        views_layout = QVBoxLayout(views)
+        views_layout.addWidget(self.keyboard)
+        views_layout.addLayout(buttons)
+        views_layout.addWidget(self.progress)
+        views_layout.addWidget(QLabel("Waveform (wheel zooms)"))
+        views_layout.addWidget(self.waveform, 1)
+        views_layout.addWidget(QLabel("Spectrogram"))
+        views_layout.addWidget(self.spectrogram, 1)
+        views_layout.addWidget(self.info)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addLayout(form)
+        side_layout.addStretch(1)
+        splitter = QSplitter()
+        splitter.addWidget(views)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        layout = QHBoxLayout(self)
+        layout.addWidget(splitter)
+
+    def _load_models(self) -> None:
+        self.model_box.blockSignals(True)
+        for manifest in self.runtime.catalog.manifests:
+            if manifest.modality == "audio":
+                self.model_box.addItem(manifest.name, manifest.id)
+        self.model_box.blockSignals(False)
+        if self.model_box.count():
+            self._model_picked(0)
+
+    # -- state ----------------------------------------------------------------------------
+    def set_model(self, model_id: str) -> None:
+        index = self.model_box.findData(model_id)
+        if index >= 0:
+            self.model_box.setCurrentIndex(index)
+
+    def _model_picked(self, index: int) -> None:
+        try:
+            self.controls = audio_controls(self.runtime.catalog.get(self.model_box.itemData(index)))
+        except (StudioError, KeyError, ValueError) as exc:
+            self.controls = None
+            self.failed.emit(self.model_box.itemText(index), str(exc))
+            return
+        for box, pick in ((self.instrument_a, 0), (self.instrument_b, 1)):
+            box.clear()
+            box.addItems(list(self.controls.instruments))
+            box.setCurrentIndex(min(pick, box.count() - 1))
+        low, high = self.controls.pitch_range
+        self.pitch.setToolTip(
+            f"Trained on MIDI {low}..{high} ({note_name(low)}..{note_name(high)})"
+        )
+        self.temperature.setValue(self.controls.default_temperature)
+        for k, slider in enumerate(self.timbre_sliders):
+            slider.setEnabled(k < len(self.controls.direction_names))
+
+    def _pitch_changed(self, note: int) -> None:
+        self.pitch_name.setText(note_name(note))
+        self.keyboard.set_current(note)
+
+    def current_request(self) -> AudioRequest:
+        a, b = self.instrument_a.currentText(), self.instrument_b.currentText()
+        weight_b = self.morph.value() / MORPH_STEPS
+        mix: dict[str, float] = {}
+        for name, weight in ((a, 1.0 - weight_b), (b, weight_b)):
+            mix[name] = mix.get(name, 0.0) + weight
+        offsets = {
+            f"PC{k + 1}": slider.value() / SLIDER_STEPS
+            for k, slider in enumerate(self.timbre_sliders)
+            if slider.isEnabled()
+        }
+        return AudioRequest(
+            model_id=str(self.model_box.currentData()),
+            pitch=self.pitch.value(),
+            mix=tuple(mix.items()),
+            offsets=tuple(offsets.items()),
+            seconds=round(self.seconds.value(), 3),
+            temperature=round(self.temperature.value(), 3),
+            seed=self.seed.value(),
+        )
+
+    def apply_request(self, request: AudioRequest) -> None:
+        """Show a request's settings (a dropped export): a mix of up to two instruments."""
+        self.set_model(request.model_id)
+        names = [name for name, _ in request.mix] or [self.instrument_a.itemText(0)]
+        shown = [self.instrument_a.currentText(), self.instrument_b.currentText()]
+        if sorted(set(shown)) != sorted(names):  # keep A and B where they are if they fit
+            shown = [names[0], names[-1]]
+        self.instrument_a.setCurrentText(shown[0])
+        self.instrument_b.setCurrentText(shown[1])
+        weights = dict(request.mix)
+        total = sum(weights.values()) or 1.0
+        weight_b = weights.get(shown[1], 0.0) / total if shown[0] != shown[1] else 0.0
+        self.morph.setValue(round(weight_b * MORPH_STEPS))
+        offsets = dict(request.offsets)
+        for k, slider in enumerate(self.timbre_sliders):
+            slider.setValue(round(offsets.get(f"PC{k + 1}", 0.0) * SLIDER_STEPS))
+        self.pitch.setValue(request.pitch)
+        self.seconds.setValue(request.seconds)
+        self.temperature.setValue(request.temperature)
+        self.seed.setValue(min(request.seed, SPIN_MAX_SEED))
+
+    # -- running --------------------------------------------------------------------------
+    def generate(self) -> None:
+        if self.controls is None:
+            self.failed.emit("Audio", "no audio model is installed")
+            return
+        try:
+            request = self.current_request()
+        except StudioError as exc:
+            self.failed.emit("Audio", str(exc))
+            return
+        if self._ticket is not None:
+            self.engine.cancel(self._ticket)
+        self._partial = None
+        self.progress.setValue(0)
+        self.progress.setFormat("loading…")
+        self.waveform.set_audio(self.waveform.audio[:0])
+        self._ticket = self.engine.submit_batch(
+            lambda: self.runtime.audio_job(request), self.bridge
+        )
+        self.stop_button.setEnabled(True)
+
+    def stop(self) -> None:
+        if self._ticket is not None:
+            self.engine.cancel(self._ticket)
+
+    def _mine(self, ticket: Ticket) -> bool:
+        return self._ticket is not None and ticket.generation == self._ticket.generation
+
+    def _on_progress(self, ticket: Ticket, progress: AudioProgress) -> None:
+        if not self._mine(ticket):
+            return
+        self._partial = progress.partial
+        request = self.current_request_or_none()
+        expected = round((request.seconds if request else 0) * progress.partial.sample_rate)
+        self.waveform.set_audio(progress.partial.audio, expected)
+        self.progress.setValue(round(progress.fraction * 100))
+        self.progress.setFormat(progress.message)
+
+    def current_request_or_none(self) -> AudioRequest | None:
+        try:
+            return self.current_request()
+        except StudioError:
+            return None
+
+    def _show(self, result: AudioResult) -> None:
+        self._ticket = None
+        self.stop_button.setEnabled(False)
+        self.result = result
+        self.waveform.set_audio(result.audio)
+        self.spectrogram.set_audio(result.audio)
+        self.rendered.emit(result)
+
+    def _on_result(self, ticket: Ticket, result: AudioResult) -> None:
+        if not self._mine(ticket):
+            return
+        self.progress.setValue(100)
+        p = result.provenance
+        note = f"  ⚠ {result.fallback}" if result.fallback else ""
+        message = (
+            f"{result.duration:.2f} s in {result.seconds:.2f} s "
+            f"({result.realtime_factor:.1f}x real time) · {p.backend} · {p.provider}{note}"
+        )
+        self.progress.setFormat(f"{result.duration:.2f} s")
+        self.status.emit(message)
+        self._show(result)
+
+    def _on_cancelled(self, ticket: Ticket) -> None:
+        if not self._mine(ticket):
+            return
+        self.progress.setFormat("stopped")
+        if self._partial is not None:
+            self._show(self._partial)
+        else:
+            self._ticket = None
+            self.stop_button.setEnabled(False)
+
+    def _on_error(self, ticket: Ticket, error: BaseException) -> None:
+        if not self._mine(ticket):
+            return
+        self._ticket = None
+        self.stop_button.setEnabled(False)
+        self.progress.setFormat("failed")
+        self.failed.emit(self.model_box.currentText() or "Audio", str(error))
+
+    def play(self) -> None:
+        if self.result is None:
+            return
+        problem = self.player.play(
+            self.result.audio, self.result.sample_rate, self.loop.isChecked()
+        )
+        if problem:
+            self.info.setText(problem)
+
+    # -- files ----------------------------------------------------------------------------
+    def export_to(self, path: Path, overwrite: bool = False) -> None:
+        """Write the current note with its settings. Raises StudioError."""
+        if self.result is None:
+            raise StudioError("nothing has been generated yet")
+        result = self.result
+        write_audio(path, result.audio, result.sample_rate, result.provenance, overwrite)
+
+    def restore(self, audio: np.ndarray, sample_rate: int, provenance: Provenance) -> None:
+        """An exported note: its settings into the controls, its samples into the views."""
+        if isinstance(provenance.request, AudioRequest):
+            self.apply_request(provenance.request)
+            self._show(AudioResult(audio, sample_rate, provenance, 0.0))
