@@ -72,7 +72,7 @@ def shoot_text(app: QApplication, window: MainWindow, model_id: str, out: Path) 
         if seed is None:
             panel.seed.setValue(2)
             panel.generate()
-            QTimer.singleShot(120, lambda: (window.grab().save(str(out)), app.quit()))
+            QTimer.singleShot(700, lambda: (window.grab().save(str(out)), app.quit()))
             return
         panel.seed.setValue(seed)
         panel.generate()
