@@ -75,3 +75,21 @@ def test_rbm_free_energy_prefers_glyphs_to_noise(runtime: ModelRuntime) -> None:
     rng = np.random.default_rng(0)
     noise = (rng.random(glyphs.shape) < glyphs.mean()).astype(np.float32)
     assert rbm.free_energy(glyphs).mean() < rbm.free_energy(noise).mean() - 50
+
+
+def test_vgg_features_tell_textures_apart() -> None:
+    """Gram matrices of relu2_1 (a style statistic): two crops of one texture are closer to
+    each other than to another texture."""
+    catalog = Catalog([(BUNDLED_MODELS, "bundled")])
+    features = ModelRuntime(catalog).family("vgg16-features")
+    y, x = np.mgrid[0:96, 0:96]
+    stripes = np.stack([(np.sin(x / 3.0) > 0) * 200 + 30] * 3, -1).astype(np.uint8)
+    checks = np.stack([((x // 8 + y // 8) % 2) * 180 + 40] * 3, -1).astype(np.uint8)
+
+    def gram(pixels: np.ndarray) -> np.ndarray:
+        f = features.features(pixels)["relu2_1"][0]  # (C, h, w)
+        flat = f.reshape(len(f), -1)
+        return flat @ flat.T / flat.shape[1]
+
+    a, b, other = gram(stripes[:64, :64]), gram(stripes[32:, 20:84]), gram(checks[:64, :64])
+    assert np.abs(a - b).sum() < 0.5 * np.abs(a - other).sum()

@@ -11,6 +11,7 @@ from studio.families.gpt import GptFamily
 from studio.families.latent_image import GanFamily
 from studio.families.pixelcnn import PixelCnnFamily
 from studio.families.rbm import RbmFamily
+from studio.families.style_features import StyleFeaturesFamily
 from studio.families.vae import VaeFamily
 from studio.families.wavenet import WaveNetFamily
 
@@ -31,6 +32,7 @@ register(PixelCnnFamily)
 register(RbmFamily)
 register(GptFamily)
 register(WaveNetFamily)
+register(StyleFeaturesFamily)
 
 
 def family_for(manifest: Manifest) -> type[Family]:

@@ -9,7 +9,7 @@ from typing import Any
 from torch import nn
 
 from studio.core.errors import ModelError
-from studio.nets import dcgan, flow, gpt, pixelcnn, rbm, unet, vae, wavenet
+from studio.nets import adain, dcgan, flow, gpt, pixelcnn, rbm, unet, vae, vgg, wavenet
 
 ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {}
 
@@ -33,6 +33,8 @@ register("gpt", gpt.GPT, gpt.GPTConfig)
 register("gpt-step", gpt.GPTStep, gpt.GPTConfig)
 register("wavenet", wavenet.WaveNet, wavenet.WaveNetConfig)
 register("wavenet-block", wavenet.WaveNetBlock, wavenet.WaveNetConfig)
+register("vgg16-features", vgg.VGGFeatures, vgg.VGGConfig)
+register("adain-decoder", adain.Decoder, adain.DecoderConfig)
 
 
 def build(name: str, config: Mapping[str, Any]) -> nn.Module:

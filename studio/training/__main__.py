@@ -12,12 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from studio.training import (
+    adain,
     diffusion,
     encoder_recipes,
     gan_emoji,
     gpt_text,
     pixelcnn,
     rbm,
+    vgg_features,
     wavenet_notes,
 )
 
@@ -31,6 +33,8 @@ RECIPES: dict[str, Callable[..., Path]] = {
     rbm.MODEL_ID: rbm.build,
     gpt_text.MODEL_ID: gpt_text.build,
     wavenet_notes.MODEL_ID: wavenet_notes.build,
+    vgg_features.MODEL_ID: vgg_features.build,
+    adain.MODEL_ID: adain.build,
 }
 
 
