@@ -109,7 +109,7 @@ def test_bad_audio_files_get_clear_messages(tmp_path: Path) -> None:
         read_audio(truncated)
     with pytest.raises(MediaError, match="no such file"):
         read_audio(tmp_path / "missing.flac")
-    with pytest.raises(MediaError, match=".wav or .flac"):
+    with pytest.raises(MediaError, match=r"\.wav or \.flac"):
         write_audio(tmp_path / "x.mp3", np.zeros(10, np.float32), 16_000)
 
 
