@@ -27,3 +27,40 @@ def phase_features(
     t = np.asarray(start, np.float64)[:, None] + np.arange(length)  # (B, T)
     phase = np.mod(2 * np.pi * f0[:, None] * t / sample_rate, 2 * np.pi)
     return np.stack([np.sin(phase), np.cos(phase)], axis=-1).astype(np.float32)
+
+
+def estimate_f0(
+    audio: np.ndarray, sample_rate: int = 16_000, low: float = 50.0, high: float = 1000.0
+) -> float | None:
+    """Fundamental frequency (Hz) of a steady stretch of sound by YIN (de Cheveigné and
+    Kawahara 2002): the first lag whose cumulative-mean-normalised difference dips below 0.15,
+    refined by a parabola; None when nothing is periodic enough (noise, silence)."""
+    x = np.asarray(audio, np.float64)
+    longest = int(sample_rate / low)
+    if len(x) < 2 * longest or np.abs(x).max() < 1e-3:
+        return None
+    window = len(x) - longest
+    energy = np.cumsum(np.concatenate([[0.0], x**2]))
+    lags = np.arange(1, longest + 1)
+    # d(tau) = sum (x_t - x_{t+tau})^2 over the window, via energies and a correlation
+    correlation = np.array([x[:window] @ x[tau : tau + window] for tau in lags])
+    d = energy[window] + (energy[lags + window] - energy[lags]) - 2 * correlation
+    cmnd = d * lags / np.maximum(np.cumsum(d), 1e-12)
+    shortest = int(sample_rate / high)
+    below = np.flatnonzero(cmnd[shortest:] < 0.15)
+    if len(below) == 0:
+        return None
+    i = shortest + below[0]
+    while i + 1 < len(cmnd) and cmnd[i + 1] < cmnd[i]:
+        i += 1  # walk down to the bottom of the dip
+    if 0 < i < len(cmnd) - 1:
+        a, b, c = cmnd[i - 1], cmnd[i], cmnd[i + 1]
+        shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c != 0 else 0.0
+    else:
+        shift = 0.0
+    return sample_rate / (lags[i] + shift)
+
+
+def cents(f0: float, note: float) -> float:
+    """How far `f0` is from MIDI `note`, in cents (100 per semitone)."""
+    return float(1200 * np.log2(f0 / midi_to_hz(note)))
