@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--model", default="gan-emoji-32")
     parser.add_argument("--encode", type=Path, help="a picture to encode (VAE, flow)")
     parser.add_argument("--text", metavar="MODEL", help="show the Text panel streaming MODEL")
+    parser.add_argument("--audio", metavar="MODEL", help="show the Audio panel with a morph")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
@@ -38,6 +39,9 @@ def main() -> None:
     window.show()
     if args.text is not None:
         shoot_text(app, window, args.text, args.out)
+        return
+    if args.audio is not None:
+        shoot_audio(app, window, args.audio, args.out)
         return
     panel = window.image_panel
     actions: list[Callable[[], object]] = [lambda: panel.edit(seed=1, text="seed")]
@@ -79,6 +83,20 @@ def shoot_text(app: QApplication, window: MainWindow, model_id: str, out: Path) 
 
     panel.finished.connect(lambda *_: QTimer.singleShot(200, next_run))
     QTimer.singleShot(300, next_run)
+    app.exec()
+
+
+def shoot_audio(app: QApplication, window: MainWindow, model_id: str, out: Path) -> None:
+    """A note morphed between two instruments, its waveform and spectrogram."""
+    panel = window.audio_panel
+    window.choose_model(model_id)
+    panel.instrument_b.setCurrentIndex(min(5, panel.instrument_b.count() - 1))
+    panel.morph.setValue(40)
+    panel.pitch.setValue(57)
+    panel.rendered.connect(
+        lambda *_: QTimer.singleShot(300, lambda: (window.grab().save(str(out)), app.quit()))
+    )
+    QTimer.singleShot(300, panel.generate)
     app.exec()
 
 

@@ -174,3 +174,15 @@ def test_panel_morphs_generates_and_exports_a_flac_that_restores(
     assert window.open_file(path)
     assert panel.morph.value() == 25 and panel.pitch.value() == 64
     assert panel.current_request() == result.request
+
+
+def test_yin_finds_the_pitch_of_a_harmonic_tone_and_none_in_noise() -> None:
+    from studio.core.pitch import cents, estimate_f0, midi_to_hz
+
+    t = np.arange(8000) / 16_000
+    for note in (48, 60, 69, 76):
+        f = float(midi_to_hz(note))
+        tone = sum(np.sin(2 * np.pi * k * f * t + k) / k for k in (1, 2, 3, 4))
+        assert abs(cents(estimate_f0(tone), note)) < 5
+    assert estimate_f0(np.random.default_rng(0).standard_normal(8000)) is None
+    assert estimate_f0(np.zeros(8000)) is None

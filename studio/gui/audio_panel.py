@@ -208,7 +208,7 @@ class AudioPanel(QWidget):
         a, b = self.instrument_a.currentText(), self.instrument_b.currentText()
         weight_b = self.morph.value() / MORPH_STEPS
         mix: dict[str, float] = {}
-        for name, weight in ((a, 1.0 - weight_b), (b, weight_b)):
+        for name, weight in ((a, 1.0 - weight_b), (b or a, weight_b)):
             mix[name] = mix.get(name, 0.0) + weight
         offsets = {
             f"PC{k + 1}": slider.value() / SLIDER_STEPS
