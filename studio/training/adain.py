@@ -387,11 +387,13 @@ def build(
     minutes: float,
     max_steps: int | None = None,
     config: DecoderConfig | None = None,
-    batch_size: int = 4,
-    crop: int = 256,
+    batch_size: int = 8,
+    crop: int = 128,
     stylize: bool = False,
 ) -> Path:
-    """The recipe: train for `minutes` (or `max_steps`), previews to `work`, export to `out`."""
+    """The recipe: train for `minutes` (or `max_steps`), previews to `work`, export to `out`.
+    128 px crops in batches of 8: on one CPU thread that is ~3x the steps of 256 px x 4 in
+    the same hour, and the decoder is fully convolutional, so it runs at any size after."""
     config = config or DecoderConfig()
     work.mkdir(parents=True, exist_ok=True)
 
