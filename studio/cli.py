@@ -13,7 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.cli_audio import add_audio_arguments, generate_audio, is_audio_path
+from studio.cli_audio import (
+    add_audio_arguments,
+    add_note_set_parser,
+    generate_audio,
+    is_audio_path,
+    render_notes,
+)
 from studio.cli_text import add_text_arguments, generate_text, is_text_source
 from studio.core.catalog import Catalog
 from studio.core.errors import MediaError, RequestError, StudioError
@@ -127,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     score = verbs.add_parser("score", help="rank the pictures of a folder by bits/dim")
     score.add_argument("--model", required=True)
     score.add_argument("folder", type=Path)
+
+    add_note_set_parser(verbs)
 
     info = verbs.add_parser("info", help="print the settings stored in an exported file")
     info.add_argument("file", type=Path)
@@ -338,6 +346,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_encode(args, Catalog())
         if args.verb == "score":
             return cmd_score(args, Catalog())
+        if args.verb == "render-notes":
+            return render_notes(args, Catalog())
     except StudioError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)
         return 2

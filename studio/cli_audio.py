@@ -11,6 +11,7 @@ import numpy as np
 from studio.core.audio_request import AudioRequest
 from studio.core.catalog import Catalog
 from studio.core.errors import MediaError, RequestError
+from studio.core.note_sets import SETS
 from studio.core.pitch import note_name
 from studio.engine.run import run_to_completion
 from studio.media.audio import AUDIO_FORMATS, read_audio, write_audio
@@ -83,4 +84,31 @@ def generate_audio(args: argparse.Namespace, catalog: Catalog) -> int:
         f"wrote {args.out} ({note_name(request.pitch)}, {result.duration:.2f} s, "
         f"{provenance.backend}/{provenance.provider}, {result.realtime_factor:.1f}x real time)"
     )
+    return 0
+
+
+def add_note_set_parser(verbs) -> None:
+    notes = verbs.add_parser(
+        "render-notes", help="render a scale, a chord or every instrument to a folder"
+    )
+    notes.add_argument("--model", required=True)
+    notes.add_argument("--set", dest="kind", choices=SETS, required=True)
+    notes.add_argument("--pitch", type=int, default=60, help="the root note (MIDI)")
+    notes.add_argument("--instrument", action="append", type=_weighted, default=[])
+    notes.add_argument("--seconds", type=float, default=1.0)
+    notes.add_argument("--seed", type=int, default=0)
+    notes.add_argument("--format", choices=("flac", "wav"), default="flac")
+    notes.add_argument("--out-dir", type=Path, required=True)
+
+
+def render_notes(args: argparse.Namespace, catalog: Catalog) -> int:
+    from studio.engine.runtime import ModelRuntime
+
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    base = AudioRequest(
+        args.model, args.pitch, tuple(args.instrument), seconds=args.seconds, seed=args.seed
+    )
+    job = ModelRuntime(catalog).note_set_job(base, args.kind, args.out_dir, f".{args.format}")
+    for path in run_to_completion(job):
+        print(f"wrote {path}")
     return 0

@@ -186,3 +186,28 @@ def test_yin_finds_the_pitch_of_a_harmonic_tone_and_none_in_noise() -> None:
         assert abs(cents(estimate_f0(tone), note)) < 5
     assert estimate_f0(np.random.default_rng(0).standard_normal(8000)) is None
     assert estimate_f0(np.zeros(8000)) is None
+
+
+def test_panel_renders_a_scale_into_a_folder(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    panel = window.audio_panel
+    window.choose_model("tiny-wavenet")
+    panel.seconds.setValue(0.1)
+    panel.pitch.setValue(60)
+    with qtbot.waitSignal(panel.setRendered, timeout=TIMEOUT) as done:
+        panel.render_set("scale", tmp_path)
+    names = [p.name for p in done.args[0]]
+    assert names[0] == "01-C4.flac" and names[-1] == "08-C5.flac" and len(names) == 8
+    assert read_audio(tmp_path / "03-E4.flac")[2].request.pitch == 64
+
+
+def test_a_chord_is_its_notes_and_their_mix(runtime: ModelRuntime, tmp_path: Path) -> None:
+    base = AudioRequest("tiny-wavenet", pitch=57, seconds=0.1)
+    written = run_to_completion(runtime.note_set_job(base, "chord", tmp_path, ".wav"))
+    assert [p.name for p in written] == [
+        "01-A3.wav",
+        "02-Cs4.wav",
+        "03-E4.wav",
+        "04-A4.wav",
+        "chord.wav",
+    ]
+    assert read_audio(written[-1])[2] is None and read_audio(written[1])[2].request.pitch == 61

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Generator
+from dataclasses import dataclass, replace
 from math import prod
+from pathlib import Path
 
 import numpy as np
 
@@ -12,7 +14,9 @@ from studio.core.audio_request import AudioRequest
 from studio.core.catalog import Catalog
 from studio.core.errors import RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest, verify_sha256
+from studio.core.note_sets import note_set
 from studio.core.requests import ImageRequest
+from studio.core.results import AudioProgress
 from studio.core.text_request import TextRequest
 from studio.engine.cache import ByteBoundedCache
 from studio.families.base import EncodeJob, Family, ImageFamily, ImageJob
@@ -20,6 +24,7 @@ from studio.families.gpt import GptFamily, TextJob
 from studio.families.registry import family_for
 from studio.families.wavenet import AudioJob, WaveNetFamily, timbre_directions
 from studio.latent.directions import Directions
+from studio.media.audio import write_audio
 from studio.media.image import fit_square
 
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
@@ -148,6 +153,37 @@ class ModelRuntime:
         if not isinstance(family, WaveNetFamily):
             raise RequestError(f"model {request.model_id!r} makes {family.modality}, not audio")
         return (yield from family.generate(request))
+
+    def note_set_job(
+        self, base: AudioRequest, kind: str, folder: Path, suffix: str = ".flac"
+    ) -> Generator[AudioProgress, None, list[Path]]:
+        """Render a scale, a chord's notes or every instrument into `folder`, one file per
+        note with its settings (a chord also as one mixed file). Never overwrites."""
+        family = self.family(base.model_id, base.backend, base.device)
+        if not isinstance(family, WaveNetFamily):
+            raise RequestError(f"model {base.model_id!r} makes {family.modality}, not audio")
+        notes = note_set(base, kind, family.instruments)
+        written, mixed = [], []
+        for index, (stem, request) in enumerate(notes):
+            job = family.generate(request)
+            while True:
+                try:
+                    progress = next(job)
+                except StopIteration as done:
+                    result = done.value
+                    break
+                yield replace(progress, fraction=(index + progress.fraction) / len(notes))
+            path = folder / f"{stem}{suffix}"
+            write_audio(path, result.audio, result.sample_rate, result.provenance)
+            written.append(path)
+            mixed.append(result.audio)
+        if kind == "chord":
+            chord = np.sum(mixed, axis=0)
+            chord *= min(1.0, 0.95 / max(1e-6, float(np.abs(chord).max())))  # no clipping
+            path = folder / f"chord{suffix}"
+            write_audio(path, chord, family.sample_rate)  # no single request made it
+            written.append(path)
+        return written
 
     def text_job(self, request: TextRequest) -> TextJob:
         """The engine job that streams a continuation of `request.prompt`."""

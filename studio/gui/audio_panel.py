@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.audio_request import AudioRequest
 from studio.core.errors import StudioError
+from studio.core.note_sets import SETS
 from studio.core.pitch import note_name
 from studio.core.provenance import Provenance
 from studio.core.results import AudioProgress, AudioResult
@@ -51,6 +53,7 @@ class AudioPanel(QWidget):
     failed = Signal(str, str)  # subject, reason
     status = Signal(str)
     rendered = Signal(object)  # AudioResult, finished or stopped, once shown
+    setRendered = Signal(object)  # list[Path] a note set wrote
 
     def __init__(
         self, engine: Engine, runtime: ModelRuntime, parent: QWidget | None = None
@@ -67,6 +70,10 @@ class AudioPanel(QWidget):
         self.bridge.result.connect(self._on_result)
         self.bridge.cancelled.connect(self._on_cancelled)
         self.bridge.error.connect(self._on_error)
+        self.set_bridge = EngineBridge(self, coalesce_progress=True)
+        self.set_bridge.progress.connect(self._set_progress)
+        self.set_bridge.result.connect(self._set_done)
+        self.set_bridge.error.connect(self._set_failed)
         self._build()
         self._load_models()
 
@@ -139,6 +146,16 @@ class AudioPanel(QWidget):
             self.loop,
         ):
             buttons.addWidget(widget)
+        self.set_kind = QComboBox()
+        self.set_kind.addItems(list(SETS))
+        self.set_kind.setToolTip(
+            "Render the current settings as a scale, a chord or on every instrument"
+        )
+        self.set_button = QPushButton("Render set to folder…")
+        self.set_button.clicked.connect(self._render_set_dialog)
+        set_row = QHBoxLayout()
+        set_row.addWidget(self.set_kind)
+        set_row.addWidget(self.set_button)
         self.progress = QProgressBar()
         self.waveform = WaveformView()
         self.spectrogram = SpectrogramView()
@@ -158,6 +175,7 @@ class AudioPanel(QWidget):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addLayout(form)
+        side_layout.addLayout(set_row)
         side_layout.addStretch(1)
         splitter = QSplitter()
         splitter.addWidget(views)
@@ -338,6 +356,37 @@ class AudioPanel(QWidget):
         )
         if problem:
             self.info.setText(problem)
+
+    # -- sets of notes --------------------------------------------------------------------
+    def _render_set_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Render the notes into")
+        if folder:
+            self.render_set(self.set_kind.currentText(), Path(folder))
+
+    def render_set(self, kind: str, folder: Path) -> None:
+        """Render `kind` around the current settings into `folder` (batch lane)."""
+        try:
+            base = self.current_request()
+        except StudioError as exc:
+            self.failed.emit("Audio", str(exc))
+            return
+        self.set_button.setEnabled(False)
+        self.engine.submit_batch(
+            lambda: self.runtime.note_set_job(base, kind, folder), self.set_bridge
+        )
+
+    def _set_progress(self, _ticket: Ticket, progress: AudioProgress) -> None:
+        self.progress.setValue(round(progress.fraction * 100))
+        self.progress.setFormat(f"rendering the {self.set_kind.currentText()}: %p%")
+
+    def _set_done(self, _ticket: Ticket, paths: list[Path]) -> None:
+        self.set_button.setEnabled(True)
+        self.progress.setFormat(f"wrote {len(paths)} files to {paths[0].parent}" if paths else "")
+        self.setRendered.emit(paths)
+
+    def _set_failed(self, _ticket: Ticket, error: BaseException) -> None:
+        self.set_button.setEnabled(True)
+        self.failed.emit("Render set", str(error))
 
     # -- files ----------------------------------------------------------------------------
     def export_to(self, path: Path, overwrite: bool = False) -> None:
