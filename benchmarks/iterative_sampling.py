@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     runtime = ModelRuntime(Catalog())
-    by_family = {m.family: m.id for m in runtime.catalog.manifests}
+    by_family = {m.family: m.id for m in runtime.catalog.manifests if m.modality == "image"}
     for family, model in sorted(by_family.items()):
         request = ImageRequest(model, seed=1, grid=(4, 4))
         if family == "diffusion":
