@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +40,7 @@ from studio.engine.scheduler import Engine, Ticket
 from studio.gui.audio_views import Keyboard, SpectrogramView, WaveformView
 from studio.gui.bridge import EngineBridge
 from studio.gui.image_panel import SPIN_MAX_SEED
+from studio.gui.model_panel import ModelPanel
 from studio.gui.playback import Player
 from studio.media.audio import write_audio
 
@@ -49,7 +49,9 @@ TIMBRE_SLIDERS = 3  # the first principal directions of the timbre space
 SLIDER_STEPS = 100  # per standard deviation
 
 
-class AudioPanel(QWidget):
+class AudioPanel(ModelPanel):
+    modality = "audio"
+
     failed = Signal(str, str)  # subject, reason
     status = Signal(str)
     rendered = Signal(object)  # AudioResult, finished or stopped, once shown
@@ -58,8 +60,8 @@ class AudioPanel(QWidget):
     def __init__(
         self, engine: Engine, runtime: ModelRuntime, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self.engine, self.runtime = engine, runtime
+        super().__init__(runtime, parent)
+        self.engine = engine
         self.controls: AudioControls | None = None
         self.result: AudioResult | None = None
         self._partial: AudioResult | None = None
@@ -79,8 +81,6 @@ class AudioPanel(QWidget):
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
-        self.model_box = QComboBox()
-        self.model_box.currentIndexChanged.connect(self._model_picked)
         self.instrument_a, self.instrument_b = QComboBox(), QComboBox()
         self.morph = QSlider(Qt.Orientation.Horizontal)
         self.morph.setRange(0, MORPH_STEPS)
@@ -177,27 +177,7 @@ class AudioPanel(QWidget):
         side_layout.addLayout(form)
         side_layout.addLayout(set_row)
         side_layout.addStretch(1)
-        splitter = QSplitter()
-        splitter.addWidget(views)
-        splitter.addWidget(side)
-        splitter.setStretchFactor(0, 3)
-        layout = QHBoxLayout(self)
-        layout.addWidget(splitter)
-
-    def _load_models(self) -> None:
-        self.model_box.blockSignals(True)
-        for manifest in self.runtime.catalog.manifests:
-            if manifest.modality == "audio":
-                self.model_box.addItem(manifest.name, manifest.id)
-        self.model_box.blockSignals(False)
-        if self.model_box.count():
-            self._model_picked(0)
-
-    # -- state ----------------------------------------------------------------------------
-    def set_model(self, model_id: str) -> None:
-        index = self.model_box.findData(model_id)
-        if index >= 0:
-            self.model_box.setCurrentIndex(index)
+        self._lay_out(views, side)
 
     def _model_picked(self, index: int) -> None:
         try:

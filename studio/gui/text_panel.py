@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -28,7 +27,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
-    QSplitter,
     QTextEdit,
     QVBoxLayout,
     QWidget,
@@ -42,6 +40,7 @@ from studio.engine.runtime import ModelRuntime
 from studio.engine.scheduler import Engine, Ticket
 from studio.gui.bridge import EngineBridge
 from studio.gui.image_panel import SPIN_MAX_SEED
+from studio.gui.model_panel import ModelPanel
 from studio.media.text import write_text
 
 REPAINT_MS = 33  # streamed text is painted at most this often, however fast tokens come
@@ -74,7 +73,9 @@ class Variation:
     stopped: bool
 
 
-class TextPanel(QWidget):
+class TextPanel(ModelPanel):
+    modality = "text"
+
     failed = Signal(str, str)  # subject, reason
     status = Signal(str)
     finished = Signal(object)  # Variation, once it is in the history
@@ -82,8 +83,8 @@ class TextPanel(QWidget):
     def __init__(
         self, engine: Engine, runtime: ModelRuntime, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self.engine, self.runtime = engine, runtime
+        super().__init__(runtime, parent)
+        self.engine = engine
         self.request: TextRequest | None = None  # of the run shown (running or done)
         self.history: list[Variation] = []
         self._ticket: Ticket | None = None
@@ -104,8 +105,6 @@ class TextPanel(QWidget):
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
-        self.model_box = QComboBox()
-        self.model_box.currentIndexChanged.connect(self._model_picked)
         self.prompt = QPlainTextEdit()
         self.prompt.setPlaceholderText("Write the beginning; the model continues it.")
         self.output = QTextEdit()
@@ -179,28 +178,9 @@ class TextPanel(QWidget):
         main_layout.addWidget(self.progress)
         main_layout.addWidget(self.output, 3)
         main_layout.addWidget(self.speed)
-        splitter = QSplitter()
-        splitter.addWidget(main)
-        splitter.addWidget(side)
-        splitter.setStretchFactor(0, 3)
-        layout = QHBoxLayout(self)
-        layout.addWidget(splitter)
-
-    def _load_models(self) -> None:
-        self.model_box.blockSignals(True)
-        for manifest in self.runtime.catalog.manifests:
-            if manifest.modality == "text":
-                self.model_box.addItem(manifest.name, manifest.id)
-        self.model_box.blockSignals(False)
-        if self.model_box.count():
-            self._model_picked(0)
+        self._lay_out(main, side)
 
     # -- state ----------------------------------------------------------------------------
-    def set_model(self, model_id: str) -> None:
-        index = self.model_box.findData(model_id)
-        if index >= 0:
-            self.model_box.setCurrentIndex(index)
-
     def _model_picked(self, index: int) -> None:
         model_id = self.model_box.itemData(index)
         try:
