@@ -42,3 +42,31 @@ def user_models(tmp_path: Path, tiny_gan_folder: Path, monkeypatch: pytest.Monke
     shutil.copytree(tiny_gan_folder, root / "tiny-gan")
     monkeypatch.setenv("LATENT_STUDIO_MODELS", str(root))
     return root
+
+
+@pytest.fixture
+def open_window(qtbot, tmp_path: Path):
+    """Opens a main window over copies of the given model folders, shown, its first picture
+    rendered; closes it after the test."""
+    from PySide6.QtCore import QSettings
+
+    from studio.core.catalog import Catalog
+    from studio.gui.main_window import MainWindow
+
+    opened = []
+
+    def open_with(*folders: Path) -> MainWindow:
+        root = tmp_path / "models"
+        for folder in folders:
+            shutil.copytree(folder, root / folder.name)
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(Catalog([(root, "user")]), settings)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.image_panel.result is not None, timeout=10_000)
+        opened.append(window)
+        return window
+
+    yield open_with
+    for window in opened:
+        window.close()

@@ -6,14 +6,11 @@ the bundled model's behaviour (pitch follows the request) is in test_bundled_mod
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Generator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QSettings
 
 from studio.cli import main
 from studio.core.audio_request import AudioRequest
@@ -133,19 +130,8 @@ def test_cli_renders_a_note_and_reproduces_it(
 
 # -- the panel -------------------------------------------------------------------------------
 @pytest.fixture
-def window(
-    qtbot, tmp_path: Path, tiny_gan_folder: Path, tiny_wavenet_folder: Path
-) -> Generator[MainWindow, None, None]:
-    root = tmp_path / "models"
-    shutil.copytree(tiny_gan_folder, root / "tiny-gan")
-    shutil.copytree(tiny_wavenet_folder, root / "tiny-wavenet")
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(Catalog([(root, "user")]), settings)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.image_panel.result is not None, timeout=TIMEOUT)
-    yield win
-    win.close()
+def window(open_window, tiny_gan_folder: Path, tiny_wavenet_folder: Path) -> MainWindow:
+    return open_window(tiny_gan_folder, tiny_wavenet_folder)
 
 
 def test_panel_morphs_generates_and_exports_a_flac_that_restores(

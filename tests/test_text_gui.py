@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Generator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QTextCursor
 
-from studio.core.catalog import Catalog
 from studio.core.text_request import TextRequest
 from studio.engine.run import run_to_completion
 from studio.gui.main_window import MainWindow
@@ -21,19 +17,8 @@ TIMEOUT = 10_000
 
 
 @pytest.fixture
-def window(
-    qtbot, tmp_path: Path, tiny_gan_folder: Path, tiny_gpt_folder: Path
-) -> Generator[MainWindow, None, None]:
-    root = tmp_path / "models"
-    shutil.copytree(tiny_gan_folder, root / "tiny-gan")
-    shutil.copytree(tiny_gpt_folder, root / "tiny-gpt")
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(Catalog([(root, "user")]), settings)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.image_panel.result is not None, timeout=TIMEOUT)
-    yield win
-    win.close()
+def window(open_window, tiny_gan_folder: Path, tiny_gpt_folder: Path) -> MainWindow:
+    return open_window(tiny_gan_folder, tiny_gpt_folder)
 
 
 def generate(qtbot, window: MainWindow, **settings) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from studio.core.errors import RequestError
 from studio.core.priors import check_seed
-from studio.core.requests import BACKENDS, DEVICES, offsets_of
+from studio.core.requests import check_compute, offsets_of
 
 MAX_SECONDS = 8.0
 
@@ -56,12 +56,7 @@ class AudioRequest:
             raise RequestError(f"seconds must be 0.05 to {MAX_SECONDS}, got {self.seconds}")
         if not (math.isfinite(self.temperature) and 0.05 <= self.temperature <= 2.0):
             raise RequestError(f"temperature must be 0.05 to 2, got {self.temperature}")
-        if self.backend not in BACKENDS:
-            raise RequestError(
-                f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
-            )
-        if self.device not in DEVICES:
-            raise RequestError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        check_compute(self.backend, self.device)
 
     def to_dict(self) -> dict[str, Any]:
         return {

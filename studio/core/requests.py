@@ -19,6 +19,14 @@ DEVICES = ("auto", "cpu", "gpu")
 MAX_GRID_CELLS = 256
 
 
+def check_compute(backend: str, device: str) -> None:
+    """Raise RequestError unless backend and device are ones the app knows."""
+    if backend not in BACKENDS:
+        raise RequestError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if device not in DEVICES:
+        raise RequestError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+
+
 def offsets_of(
     values: Mapping[str, float] | tuple[tuple[str, float], ...],
 ) -> tuple[tuple[str, float], ...]:
@@ -69,12 +77,7 @@ class ImageRequest:
             if not latent or not all(math.isfinite(v) for v in latent):
                 raise RequestError("an explicit latent must be a non-empty list of finite numbers")
             object.__setattr__(self, "latent", latent)
-        if self.backend not in BACKENDS:
-            raise RequestError(
-                f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
-            )
-        if self.device not in DEVICES:
-            raise RequestError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        check_compute(self.backend, self.device)
 
     @property
     def offset_map(self) -> dict[str, float]:

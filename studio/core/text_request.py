@@ -9,7 +9,7 @@ from typing import Any
 
 from studio.core.errors import RequestError
 from studio.core.priors import check_seed
-from studio.core.requests import BACKENDS, DEVICES
+from studio.core.requests import check_compute
 
 MAX_PROMPT_CHARS = 100_000
 MAX_NEW_TOKENS = 8192
@@ -49,12 +49,7 @@ class TextRequest:
             raise RequestError("top p must be above 0 (1 keeps every token)")
         if self.top_k < 0:
             raise RequestError(f"top k must be 0 (off) or positive, got {self.top_k}")
-        if self.backend not in BACKENDS:
-            raise RequestError(
-                f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
-            )
-        if self.device not in DEVICES:
-            raise RequestError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        check_compute(self.backend, self.device)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
