@@ -20,6 +20,7 @@ from studio.cli_audio import (
     is_audio_path,
     render_notes,
 )
+from studio.cli_style import add_style_parser, stylize
 from studio.cli_text import add_text_arguments, generate_text, is_text_source
 from studio.core.catalog import Catalog
 from studio.core.errors import MediaError, RequestError, StudioError
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("folder", type=Path)
 
     add_note_set_parser(verbs)
+    add_style_parser(verbs)
 
     info = verbs.add_parser("info", help="print the settings stored in an exported file")
     info.add_argument("file", type=Path)
@@ -348,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_score(args, Catalog())
         if args.verb == "render-notes":
             return render_notes(args, Catalog())
+        if args.verb == "stylize":
+            return stylize(args, Catalog())
     except StudioError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)
         return 2

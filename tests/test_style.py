@@ -1,9 +1,20 @@
-"""Style transfer building blocks: the AdaIN operation and the decoder's shapes."""
+"""Style transfer: the AdaIN operation, the decoder's shapes, and optimisation-based transfer
+(Gatys et al.) on the bundled VGG-16 features: loss, cancel, colour keeping, bad inputs."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
+from PIL import Image
 
+from studio.core.catalog import BUNDLED_MODELS, Catalog
+from studio.core.errors import MediaError, RequestError
+from studio.core.manifest import file_sha256
+from studio.core.style_request import StyleRequest
+from studio.engine.run import run_to_completion
+from studio.engine.runtime import ModelRuntime
+from studio.families.style_features import keep_colours
 from studio.nets.adain import Decoder, DecoderConfig, adain, mean_std
 
 
@@ -26,3 +37,90 @@ def test_decoder_upsamples_relu4_1_back_to_pixels() -> None:
     with torch.no_grad():
         image = decoder(torch.randn(1, 512, 4, 6))
     assert image.shape == (1, 3, 32, 48)
+
+
+# -- optimisation-based transfer on the bundled VGG --------------------------------------------
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory) -> tuple:
+    folder = tmp_path_factory.mktemp("style")
+    y, x = np.mgrid[0:64, 0:80]
+    photo = np.stack([x * 3, y * 3, np.full_like(x, 120)], -1).astype(np.uint8)
+    stripes = np.stack([(np.sin(x / 2.0) > 0) * 220, np.full_like(x, 40), (y % 8 < 4) * 200], -1)
+    Image.fromarray(photo).save(folder / "photo.png")
+    Image.fromarray(stripes.astype(np.uint8)).save(folder / "stripes.png")
+    Image.fromarray(photo[:8, :8]).save(folder / "tiny.png")
+    return folder / "photo.png", folder / "stripes.png", folder / "tiny.png"
+
+
+def request(content, style, **settings) -> StyleRequest:
+    sha = lambda p: file_sha256(p) if p.is_file() else ""  # noqa: E731
+    values = {"size": 48, "iterations": 6, **settings}
+    return StyleRequest(str(content), sha(content), str(style), sha(style), **values)
+
+
+@pytest.fixture(scope="module")
+def runtime() -> ModelRuntime:
+    return ModelRuntime(Catalog([(BUNDLED_MODELS, "bundled")]))
+
+
+def test_optimisation_lowers_the_loss_and_stops_when_cancelled(runtime, pictures) -> None:
+    photo, stripes, _ = pictures
+    job = runtime.style_job(request(photo, stripes))
+    losses = []
+    for progress in job:
+        losses.append(float(progress.message.rsplit(" ", 1)[1]))
+        assert progress.preview.shape == (38, 48, 3)
+        if progress.step == 4:
+            job.close()  # what the engine does on cancel: nothing runs after this yield
+            break
+    assert len(losses) == 4 and losses[-1] < losses[0]
+    result = run_to_completion(runtime.style_job(request(photo, stripes, iterations=3)))
+    assert result.pixels.shape == (38, 48, 3) and result.provenance.backend == "torch"
+    assert result.provenance.request.style_sha256 == file_sha256(stripes)
+
+
+def test_keeping_colours_keeps_the_photo_chroma() -> None:
+    rng = np.random.default_rng(0)
+    photo, stylised = rng.random((8, 8, 3)), rng.random((8, 8, 3))
+    kept = keep_colours(stylised, photo)
+    to_ycc = np.array(
+        [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
+    )
+    inside = (kept > 0.001).all(-1) & (kept < 0.999).all(-1)  # away from clipping
+    np.testing.assert_allclose(
+        (kept @ to_ycc.T)[inside][:, 1:], (photo @ to_ycc.T)[inside][:, 1:], atol=1e-5
+    )
+    np.testing.assert_allclose(
+        (kept @ to_ycc.T)[inside][:, 0], (stylised @ to_ycc.T)[inside][:, 0], atol=1e-5
+    )
+
+
+def test_bad_inputs_get_clear_messages(runtime, pictures, tmp_path) -> None:
+    photo, stripes, tiny = pictures
+    with pytest.raises(MediaError, match=r"style picture .* is missing"):
+        run_to_completion(runtime.style_job(request(photo, tmp_path / "gone.png")))
+    with pytest.raises(MediaError, match="too small"):
+        run_to_completion(runtime.style_job(request(tiny, stripes)))
+    changed = request(photo, stripes)
+    with pytest.raises(MediaError, match="changed since"):
+        run_to_completion(
+            runtime.style_job(StyleRequest(**{**changed.to_dict(), "style_sha256": "0" * 64}))
+        )
+    with pytest.raises(RequestError, match="AdaIN"):
+        run_to_completion(runtime.style_job(request(photo, stripes, method="fast")))
+    with pytest.raises(RequestError, match="size"):
+        request(photo, stripes, size=5000)
+
+
+def test_cli_stylizes_and_the_png_names_its_sources(pictures, tmp_path, monkeypatch, capsys):
+    from studio.cli import main
+
+    monkeypatch.setenv("LATENT_STUDIO_MODELS", str(tmp_path / "none"))
+    photo, stripes, _ = pictures
+    out = tmp_path / "styled.png"
+    args = ["stylize", "--content", str(photo), "--style", str(stripes), "--size", "40"]
+    assert main([*args, "--iterations", "2", "--keep-colors", "--out", str(out)]) == 0
+    assert main(["info", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "stripes.png" in printed and "keep_colors    True" in printed
+    assert main([*args, "--out", str(tmp_path / "x.gif")]) == 2

@@ -12,14 +12,16 @@ from typing import Any
 from studio.core.audio_request import AudioRequest
 from studio.core.errors import MediaError
 from studio.core.requests import ImageRequest
+from studio.core.style_request import StyleRequest
 from studio.core.text_request import TextRequest
 
 PROVENANCE_KEY = "latent-studio"  # PNG iTXt keyword, and the name in other containers
-Request = ImageRequest | TextRequest | AudioRequest
+Request = ImageRequest | TextRequest | AudioRequest | StyleRequest
 KINDS: dict[type[Request], str] = {
     ImageRequest: "image",
     TextRequest: "text",
     AudioRequest: "audio",
+    StyleRequest: "style",
 }
 
 

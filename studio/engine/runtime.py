@@ -12,20 +12,22 @@ import numpy as np
 from studio.backends.select import open_session, resolve_backend
 from studio.core.audio_request import AudioRequest
 from studio.core.catalog import Catalog
-from studio.core.errors import RequestError
-from studio.core.manifest import MANIFEST_NAME, Manifest, verify_sha256
+from studio.core.errors import MediaError, RequestError
+from studio.core.manifest import MANIFEST_NAME, Manifest, file_sha256, verify_sha256
 from studio.core.note_sets import note_set
 from studio.core.requests import ImageRequest
 from studio.core.results import AudioProgress
+from studio.core.style_request import StyleRequest
 from studio.core.text_request import TextRequest
 from studio.engine.cache import ByteBoundedCache
 from studio.families.base import EncodeJob, Family, ImageFamily, ImageJob
 from studio.families.gpt import GptFamily, TextJob
 from studio.families.registry import family_for
+from studio.families.style_features import StyleFeaturesFamily, stylize
 from studio.families.wavenet import AudioJob, WaveNetFamily, timbre_directions
 from studio.latent.directions import Directions
 from studio.media.audio import write_audio
-from studio.media.image import fit_square
+from studio.media.image import fit_long_side, fit_square, read_image
 
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
 
@@ -184,6 +186,27 @@ class ModelRuntime:
             write_audio(path, chord, family.sample_rate)  # no single request made it
             written.append(path)
         return written
+
+    def style_job(self, request: StyleRequest) -> ImageJob:
+        """Load and check both pictures, then run the style method (optimisation: torch)."""
+        family = self.family(request.model_id, "torch", request.device)
+        if not isinstance(family, StyleFeaturesFamily):
+            raise RequestError(f"model {request.model_id!r} is not a style feature network")
+        pictures = []
+        for role, path, sha in (
+            ("content", request.content, request.content_sha256),
+            ("style", request.style, request.style_sha256),
+        ):
+            if not Path(path).is_file():
+                raise MediaError(f"the {role} picture {path} is missing")
+            if sha and file_sha256(Path(path)) != sha:
+                raise MediaError(f"the {role} picture {path} changed since the settings were made")
+            pixels, _ = read_image(Path(path))
+            if min(pixels.shape[:2]) < 16:
+                raise MediaError(f"the {role} picture {Path(path).name} is too small (under 16 px)")
+            pictures.append(fit_long_side(pixels, request.size))
+        content, style = pictures
+        return (yield from stylize(family, request, content, style, self.settings.threads))
 
     def text_job(self, request: TextRequest) -> TextJob:
         """The engine job that streams a continuation of `request.prompt`."""

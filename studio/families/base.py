@@ -9,13 +9,11 @@ from typing import ClassVar
 import numpy as np
 
 from studio.backends.base import Session
-from studio.core.audio_request import AudioRequest
 from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
-from studio.core.provenance import Provenance, app_version
+from studio.core.provenance import Provenance, Request, app_version
 from studio.core.requests import ImageRequest
 from studio.core.results import EncodeResult, ImageResult, Progress
-from studio.core.text_request import TextRequest
 
 # A job: each yield reports progress and is a cancellation point; `return` gives the result.
 ImageJob = Generator[Progress, None, ImageResult]
@@ -54,7 +52,7 @@ class Family(ABC):
 
     def provenance(
         self,
-        request: ImageRequest | TextRequest | AudioRequest,
+        request: Request,
         session: Session,
         latent: tuple[float, ...] = (),
     ) -> Provenance:

@@ -7,9 +7,15 @@ content.
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 import numpy as np
 
-from studio.families.base import Family
+from studio.core.errors import RequestError
+from studio.core.results import ImageResult, Progress
+from studio.core.style_request import StyleRequest
+from studio.families.base import Family, ImageJob
 
 
 class StyleFeaturesFamily(Family):
@@ -22,3 +28,63 @@ class StyleFeaturesFamily(Family):
         session = self.sessions["features"]
         image = pixels.astype(np.float32).transpose(2, 0, 1)[None] / 255.0
         return session.run({session.spec.inputs[0].name: image})
+
+
+def keep_colours(result: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """Luminance-only transfer (Gatys et al. 2017): the result's Y, the content's Cb and Cr
+    (BT.601). Both (H, W, 3) float in [0, 1] -> (H, W, 3) float32 in [0, 1]."""
+    to_ycc = np.array(
+        [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
+    )
+    mixed = content @ to_ycc.T
+    mixed[..., 0] = (result @ to_ycc.T)[..., 0]
+    return np.clip(mixed @ np.linalg.inv(to_ycc).T, 0.0, 1.0).astype(np.float32)
+
+
+def stylize(
+    family: StyleFeaturesFamily,
+    request: StyleRequest,
+    content: np.ndarray,
+    style: np.ndarray,
+    threads: int | None = None,
+) -> ImageJob:
+    """content, style (H, W, 3) uint8 at their working sizes -> the stylised picture, with a
+    preview at every iteration (each is a cancellation point)."""
+    from studio.backends.torch_style import optimize_style
+
+    if request.method != "optimize":
+        raise RequestError(
+            "the fast method needs a trained AdaIN decoder (adain-style), which is not bundled "
+            "yet; use the optimisation method"
+        )
+    started = time.perf_counter()
+    spec = family.manifest.networks["features"]
+    photo = content.astype(np.float32) / 255.0
+    steps = optimize_style(
+        spec,
+        photo,
+        style.astype(np.float32) / 255.0,
+        10.0 * request.strength,
+        request.iterations,
+        request.seed,
+        threads,
+    )
+    provenance = replace(family.provenance(request, family.sessions["features"]), backend="torch")
+
+    def finish(picture: np.ndarray, iteration: int | None) -> ImageResult:
+        if request.keep_colors:
+            picture = keep_colours(picture, photo)
+        pixels = (picture * 255).round().astype(np.uint8)
+        step = replace(provenance, preview_step=iteration)
+        return ImageResult(
+            pixels, np.zeros((1, 0), np.float32), step, time.perf_counter() - started
+        )
+
+    while True:
+        try:
+            iteration, loss, picture = next(steps)
+        except StopIteration as done:
+            return finish(done.value, None)
+        partial = finish(picture, iteration)
+        message = f"iteration {iteration}/{request.iterations}, loss {loss:.3g}"
+        yield Progress(iteration / request.iterations, message, partial.pixels, iteration, partial)

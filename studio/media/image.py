@@ -131,6 +131,14 @@ def fit_square(pixels: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(square.resize((size, size), Image.Resampling.LANCZOS))
 
 
+def fit_long_side(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the longer side is `size` pixels, keeping the aspect ratio."""
+    h, w = pixels.shape[:2]
+    scale = size / max(h, w)
+    shape = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(pixels).resize(shape, Image.Resampling.LANCZOS))
+
+
 def read_provenance(path: Path) -> Provenance | None:
     return read_image(path)[1]
 

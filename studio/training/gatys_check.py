@@ -20,16 +20,10 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
+from studio.backends.torch_style import gram
 from studio.nets.vgg import VGGFeatures
 
 log = logging.getLogger(__name__)
-
-
-def gram(features: torch.Tensor) -> torch.Tensor:
-    """features (B, C, H, W) -> Gram matrices (B, C, C), normalised by C * H * W."""
-    b, c, h, w = features.shape
-    flat = features.reshape(b, c, h * w)  # (B, C, HW)
-    return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
 def gatys(
