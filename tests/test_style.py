@@ -124,3 +124,39 @@ def test_cli_stylizes_and_the_png_names_its_sources(pictures, tmp_path, monkeypa
     printed = capsys.readouterr().out
     assert "stripes.png" in printed and "keep_colors    True" in printed
     assert main([*args, "--out", str(tmp_path / "x.gif")]) == 2
+
+
+def test_style_panel_stylizes_exports_and_restores(
+    qtbot, open_window, tiny_gan_folder, pictures, tmp_path
+) -> None:
+    window = open_window(tiny_gan_folder, BUNDLED_MODELS / "vgg16-features")
+    panel = window.style_panel
+    photo, stripes, _ = pictures
+    panel.set_content(photo)
+    panel.set_style(stripes)
+    panel.side.setValue(64)
+    panel.iterations.setValue(3)
+    panel.keep_colors.setChecked(True)
+    with qtbot.waitSignal(panel.rendered, timeout=60_000) as rendered:
+        panel.go.click()
+    result = rendered.args[0]
+    assert result.pixels.shape == (51, 64, 3) and result.request.keep_colors
+    panel.before.setChecked(True)  # before/after: the photo in the result's place
+    panel.before.setChecked(False)
+    window.tabs.setCurrentWidget(panel)
+    out = tmp_path / "styled.png"
+    assert window.export_style_to(out)
+    panel.iterations.setValue(99)
+    panel.keep_colors.setChecked(False)
+    assert window.open_file(out)
+    assert panel.iterations.value() == 3 and panel.keep_colors.isChecked()
+    assert panel.current_request() == result.request
+
+
+def test_style_panel_takes_the_image_panel_picture_as_content(
+    qtbot, open_window, tiny_gan_folder
+) -> None:
+    window = open_window(tiny_gan_folder)
+    window.style_panel.content_from_image_panel()
+    assert window.style_panel.content_path is not None
+    assert window.style_panel.content_path.name.startswith("tiny-gan-seed")

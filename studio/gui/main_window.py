@@ -31,12 +31,14 @@ from studio.core.errors import StudioError
 from studio.core.provenance import Provenance
 from studio.core.requests import ImageRequest
 from studio.core.results import ImageResult
+from studio.core.style_request import StyleRequest
 from studio.engine.runtime import DeviceSettings, ModelRuntime
 from studio.engine.scheduler import Engine
 from studio.gui.audio_panel import AudioPanel
 from studio.gui.image_panel import ImagePanel
 from studio.gui.model_browser import ModelBrowser
 from studio.gui.settings_dialog import SettingsDialog
+from studio.gui.style_panel import StylePanel
 from studio.gui.text_panel import TextPanel
 from studio.media.audio import AUDIO_FORMATS, read_audio
 from studio.media.image import FORMATS, read_provenance, upscale, write_image
@@ -80,13 +82,15 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.audio_panel, "Audio")
         self.text_panel = TextPanel(self.engine, self.runtime)
         self.tabs.addTab(self.text_panel, "Text")
+        self.style_panel = StylePanel(self.engine, self.runtime, lambda: self.image_panel.result)
+        self.tabs.addTab(self.style_panel, "Style")
         self.setCentralWidget(self.tabs)
 
         self.device_label = QLabel("No model loaded")
         self.statusBar().addPermanentWidget(self.device_label)
 
         self.browser.modelChosen.connect(self.choose_model)
-        for panel in (self.text_panel, self.audio_panel):
+        for panel in (self.text_panel, self.audio_panel, self.style_panel):
             panel.failed.connect(self.show_error)
             panel.status.connect(self.device_label.setText)
         self.image_panel.modelChanged.connect(self._model_changed)
@@ -150,9 +154,10 @@ class MainWindow(QMainWindow):
 
     def choose_model(self, model_id: str) -> None:
         """A model picked in the browser opens in the panel of what it makes."""
-        panels: dict[str, TextPanel | AudioPanel] = {
+        panels: dict[str, TextPanel | AudioPanel | StylePanel] = {
             "text": self.text_panel,
             "audio": self.audio_panel,
+            "style": self.style_panel,
         }
         panel = panels.get(self._modality(model_id))
         if panel is not None:
@@ -243,6 +248,12 @@ class MainWindow(QMainWindow):
         return True
 
     def restore(self, provenance: Provenance) -> None:
+        if isinstance(provenance.request, StyleRequest):
+            self.tabs.setCurrentWidget(self.style_panel)
+            missing = self.style_panel.restore(provenance)
+            if missing:
+                self.show_error("Style settings restored", f"a source picture is {missing}")
+            return
         if not isinstance(provenance.request, ImageRequest):
             return
         self.image_panel.set_model(provenance.request.model_id, provenance.request)
@@ -260,6 +271,11 @@ class MainWindow(QMainWindow):
             path = self._ask_save_path("Export sound", name, AUDIO_EXPORT_FILTERS)
             if path is not None:
                 self.export_audio_to(path, overwrite=True)
+            return
+        if self.tabs.currentWidget() is self.style_panel:
+            path = self._ask_save_path("Export picture", "stylized.png", EXPORT_FILTERS)
+            if path is not None:
+                self.export_style_to(path, overwrite=True)
             return
         if self.tabs.currentWidget() is self.text_panel:
             variation = self.text_panel.current_variation
@@ -293,6 +309,11 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() not in AUDIO_FORMATS:
             path = path.with_suffix(".flac")
         return self._export(path, lambda: self.audio_panel.export_to(path, overwrite))
+
+    def export_style_to(self, path: Path, overwrite: bool = False) -> bool:
+        if path.suffix.lower() not in FORMATS:
+            path = path.with_suffix(".png")
+        return self._export(path, lambda: self.style_panel.export_to(path, overwrite))
 
     def export_text_to(self, path: Path, overwrite: bool = False) -> bool:
         if path.suffix.lower() not in TEXT_SUFFIXES:
