@@ -28,6 +28,9 @@ def main() -> None:
     parser.add_argument("--encode", type=Path, help="a picture to encode (VAE, flow)")
     parser.add_argument("--text", metavar="MODEL", help="show the Text panel streaming MODEL")
     parser.add_argument("--audio", metavar="MODEL", help="show the Audio panel with a morph")
+    parser.add_argument(
+        "--stylize", nargs=2, type=Path, metavar=("CONTENT", "STYLE"), help="the Style panel"
+    )
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
@@ -42,6 +45,9 @@ def main() -> None:
         return
     if args.audio is not None:
         shoot_audio(app, window, args.audio, args.out)
+        return
+    if args.stylize is not None:
+        shoot_style(app, window, *args.stylize, args.out)
         return
     panel = window.image_panel
     actions: list[Callable[[], object]] = [lambda: panel.edit(seed=1, text="seed")]
@@ -97,6 +103,21 @@ def shoot_audio(app: QApplication, window: MainWindow, model_id: str, out: Path)
         lambda *_: QTimer.singleShot(300, lambda: (window.grab().save(str(out)), app.quit()))
     )
     QTimer.singleShot(300, panel.generate)
+    app.exec()
+
+
+def shoot_style(app: QApplication, window: MainWindow, content: Path, style: Path, out: Path):
+    """A photo optimised toward a style picture, side by side."""
+    panel = window.style_panel
+    window.tabs.setCurrentWidget(panel)
+    panel.set_content(content)
+    panel.set_style(style)
+    panel.side.setValue(256)
+    panel.iterations.setValue(60)
+    panel.rendered.connect(
+        lambda *_: QTimer.singleShot(300, lambda: (window.grab().save(str(out)), app.quit()))
+    )
+    QTimer.singleShot(300, panel.stylize)
     app.exec()
 
 
