@@ -60,14 +60,11 @@ class AudioPanel(ModelPanel):
     def __init__(
         self, engine: Engine, runtime: ModelRuntime, parent: QWidget | None = None
     ) -> None:
-        super().__init__(runtime, parent)
-        self.engine = engine
+        super().__init__(engine, runtime, parent)
         self.controls: AudioControls | None = None
         self.result: AudioResult | None = None
         self._partial: AudioResult | None = None
-        self._ticket: Ticket | None = None
         self.player = Player()
-        self.bridge = EngineBridge(self, coalesce_progress=True)
         self.bridge.progress.connect(self._on_progress)
         self.bridge.result.connect(self._on_result)
         self.bridge.cancelled.connect(self._on_cancelled)
@@ -124,9 +121,6 @@ class AudioPanel(ModelPanel):
         self.generate_button = QPushButton("Generate")
         self.generate_button.setShortcut("Ctrl+Return")
         self.generate_button.clicked.connect(self.generate)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setEnabled(False)
-        self.stop_button.clicked.connect(self.stop)
         self.play_button = QPushButton("▶ Play")
         self.play_button.clicked.connect(self.play)
         self.halt_button = QPushButton("■")
@@ -254,23 +248,11 @@ class AudioPanel(ModelPanel):
         except StudioError as exc:
             self.failed.emit("Audio", str(exc))
             return
-        if self._ticket is not None:
-            self.engine.cancel(self._ticket)
         self._partial = None
         self.progress.setValue(0)
         self.progress.setFormat("loading…")
         self.waveform.set_audio(self.waveform.audio[:0])
-        self._ticket = self.engine.submit_batch(
-            lambda: self.runtime.audio_job(request), self.bridge
-        )
-        self.stop_button.setEnabled(True)
-
-    def stop(self) -> None:
-        if self._ticket is not None:
-            self.engine.cancel(self._ticket)
-
-    def _mine(self, ticket: Ticket) -> bool:
-        return self._ticket is not None and ticket.generation == self._ticket.generation
+        self._submit(lambda: self.runtime.audio_job(request))
 
     def _on_progress(self, ticket: Ticket, progress: AudioProgress) -> None:
         if not self._mine(ticket):
@@ -289,8 +271,7 @@ class AudioPanel(ModelPanel):
             return None
 
     def _show(self, result: AudioResult) -> None:
-        self._ticket = None
-        self.stop_button.setEnabled(False)
+        self._job_ended()
         self.result = result
         self.waveform.set_audio(result.audio)
         self.spectrogram.set_audio(result.audio)
@@ -317,14 +298,12 @@ class AudioPanel(ModelPanel):
         if self._partial is not None:
             self._show(self._partial)
         else:
-            self._ticket = None
-            self.stop_button.setEnabled(False)
+            self._job_ended()
 
     def _on_error(self, ticket: Ticket, error: BaseException) -> None:
         if not self._mine(ticket):
             return
-        self._ticket = None
-        self.stop_button.setEnabled(False)
+        self._job_ended()
         self.progress.setFormat("failed")
         self.failed.emit(self.model_box.currentText() or "Audio", str(error))
 

@@ -1,12 +1,15 @@
-"""What the Audio and Text panels share: a model picker of their modality and their layout."""
+"""What the Audio, Text and Style panels share: a model picker of their modality, their
+layout, and one batch-lane job at a time that Stop cancels."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSplitter, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QSplitter, QWidget
 
 from studio.engine.runtime import ModelRuntime
+from studio.engine.scheduler import Engine, Job, Ticket
+from studio.gui.bridge import EngineBridge
 
 
 class ModelPanel(QWidget):
@@ -14,11 +17,42 @@ class ModelPanel(QWidget):
 
     modality: ClassVar[str]
 
-    def __init__(self, runtime: ModelRuntime, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, engine: Engine, runtime: ModelRuntime, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
-        self.runtime = runtime
+        self.engine, self.runtime = engine, runtime
         self.model_box = QComboBox()
         self.model_box.currentIndexChanged.connect(self._model_picked)
+        self.bridge = EngineBridge(self, coalesce_progress=True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+        self._ticket: Ticket | None = None
+
+    # -- the running job ------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._ticket is not None
+
+    def _submit(self, job: Job) -> None:
+        """Start `job` in the batch lane; a job still running is cancelled first."""
+        if self._ticket is not None:
+            self.engine.cancel(self._ticket)
+        self._ticket = self.engine.submit_batch(job, self.bridge)
+        self.stop_button.setEnabled(True)
+
+    def stop(self) -> None:
+        if self._ticket is not None:
+            self.engine.cancel(self._ticket)
+
+    def _mine(self, ticket: Ticket) -> bool:
+        """Whether a report comes from the job this panel runs now (not a replaced one)."""
+        return self._ticket is not None and ticket.generation == self._ticket.generation
+
+    def _job_ended(self) -> None:
+        self._ticket = None
+        self.stop_button.setEnabled(False)
 
     def _load_models(self) -> None:
         """Fill the picker (call once the controls `_model_picked` sets exist)."""

@@ -36,7 +36,6 @@ from studio.core.results import ImageResult, Progress
 from studio.core.style_request import StyleRequest
 from studio.engine.runtime import ModelRuntime
 from studio.engine.scheduler import Engine, Ticket
-from studio.gui.bridge import EngineBridge
 from studio.gui.canvas import to_qimage
 from studio.gui.image_panel import SPIN_MAX_SEED
 from studio.gui.model_panel import ModelPanel
@@ -89,15 +88,12 @@ class StylePanel(ModelPanel):
         current_image=None,  # () -> ImageResult | None: the Image panel's picture
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(runtime, parent)
-        self.engine = engine
+        super().__init__(engine, runtime, parent)
         self.current_image = current_image
         self.content_path: Path | None = None
         self.style_path: Path | None = None
         self.result: ImageResult | None = None
         self._partial: ImageResult | None = None
-        self._ticket: Ticket | None = None
-        self.bridge = EngineBridge(self, coalesce_progress=True)
         self.bridge.progress.connect(self._on_progress)
         self.bridge.result.connect(self._on_result)
         self.bridge.cancelled.connect(self._on_cancelled)
@@ -151,9 +147,6 @@ class StylePanel(ModelPanel):
         self.go = QPushButton("Stylize")
         self.go.setShortcut("Ctrl+Return")
         self.go.clicked.connect(self.stylize)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setEnabled(False)
-        self.stop_button.clicked.connect(self.stop)
         self.progress = QProgressBar()
         run_row = QHBoxLayout()
         run_row.addWidget(self.go)
@@ -228,22 +221,10 @@ class StylePanel(ModelPanel):
         except (StudioError, OSError) as exc:
             self.failed.emit("Style", str(exc))
             return
-        if self._ticket is not None:
-            self.engine.cancel(self._ticket)
         self._partial = None
         self.progress.setValue(0)
         self.progress.setFormat("loading…")
-        self._ticket = self.engine.submit_batch(
-            lambda: self.runtime.style_job(request), self.bridge
-        )
-        self.stop_button.setEnabled(True)
-
-    def stop(self) -> None:
-        if self._ticket is not None:
-            self.engine.cancel(self._ticket)
-
-    def _mine(self, ticket: Ticket) -> bool:
-        return self._ticket is not None and ticket.generation == self._ticket.generation
+        self._submit(lambda: self.runtime.style_job(request))
 
     def _on_progress(self, ticket: Ticket, progress: Progress) -> None:
         if not self._mine(ticket) or progress.partial is None:
@@ -261,8 +242,7 @@ class StylePanel(ModelPanel):
             self.result_box.show_pixmap(QPixmap.fromImage(to_qimage(self.result.pixels)))
 
     def _finish(self, result: ImageResult | None) -> None:
-        self._ticket = None
-        self.stop_button.setEnabled(False)
+        self._job_ended()
         if result is not None:
             self.result = result
             self._show_result()

@@ -38,7 +38,6 @@ from studio.core.results import TextProgress, TextResult
 from studio.core.text_request import MAX_NEW_TOKENS, TextRequest
 from studio.engine.runtime import ModelRuntime
 from studio.engine.scheduler import Engine, Ticket
-from studio.gui.bridge import EngineBridge
 from studio.gui.image_panel import SPIN_MAX_SEED
 from studio.gui.model_panel import ModelPanel
 from studio.media.text import write_text
@@ -83,16 +82,13 @@ class TextPanel(ModelPanel):
     def __init__(
         self, engine: Engine, runtime: ModelRuntime, parent: QWidget | None = None
     ) -> None:
-        super().__init__(runtime, parent)
-        self.engine = engine
+        super().__init__(engine, runtime, parent)
         self.request: TextRequest | None = None  # of the run shown (running or done)
         self.history: list[Variation] = []
-        self._ticket: Ticket | None = None
         self._streamed = ""
         self._partial: TextResult | None = None  # the text so far of the running job
         self._dirty = False
         self._started = 0.0
-        self.bridge = EngineBridge(self, coalesce_progress=True)
         self.bridge.progress.connect(self._on_progress)
         self.bridge.result.connect(self._on_result)
         self.bridge.cancelled.connect(self._on_cancelled)
@@ -139,9 +135,6 @@ class TextPanel(ModelPanel):
         self.generate_button = QPushButton("Generate")
         self.generate_button.setShortcut("Ctrl+Return")
         self.generate_button.clicked.connect(self.generate)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(self.stop)
-        self.stop_button.setEnabled(False)
         self.resample_button = QPushButton("Resample from here")
         self.resample_button.setToolTip(
             "Keep the output up to the cursor; draw the rest again with the next seed"
@@ -220,10 +213,6 @@ class TextPanel(ModelPanel):
         self.use_cache.setChecked(request.use_cache)
 
     # -- running --------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._ticket is not None
-
     def generate(self) -> None:
         if self.model_box.currentData() is None:
             self.failed.emit("Text", "no text model is installed")
@@ -236,8 +225,6 @@ class TextPanel(ModelPanel):
         self.start(request)
 
     def start(self, request: TextRequest) -> None:
-        if self._ticket is not None:
-            self.engine.cancel(self._ticket)  # its partial text still joins the history
         self.request = request
         self._streamed = ""
         self._partial = None
@@ -245,13 +232,8 @@ class TextPanel(ModelPanel):
         self._paint()
         self.progress.setValue(0)
         self.progress.setFormat("loading…")
-        self._ticket = self.engine.submit_batch(lambda: self.runtime.text_job(request), self.bridge)
-        self.stop_button.setEnabled(True)
+        self._submit(lambda: self.runtime.text_job(request))
         self.repaint_timer.start()
-
-    def stop(self) -> None:
-        if self._ticket is not None:
-            self.engine.cancel(self._ticket)
 
     @property
     def completion(self) -> str:
@@ -279,9 +261,6 @@ class TextPanel(ModelPanel):
         self.prompt.setPlainText(self.shown_text)
         self.generate()
 
-    def _mine(self, ticket: Ticket) -> bool:
-        return self._ticket is not None and ticket.generation == self._ticket.generation
-
     def _on_progress(self, ticket: Ticket, progress: TextProgress) -> None:
         if not self._mine(ticket):
             return
@@ -307,9 +286,8 @@ class TextPanel(ModelPanel):
         self.output.moveCursor(QTextCursor.MoveOperation.End)
 
     def _finish(self, variation: Variation) -> None:
-        self._ticket = None
+        self._job_ended()
         self.repaint_timer.stop()
-        self.stop_button.setEnabled(False)
         self._streamed = variation.completion
         self._paint()
         self.history.append(variation)
@@ -339,9 +317,8 @@ class TextPanel(ModelPanel):
             return
         partial = self._partial
         if partial is None:  # stopped before the first token: nothing to keep
-            self._ticket = None
+            self._job_ended()
             self.repaint_timer.stop()
-            self.stop_button.setEnabled(False)
             self.progress.setFormat("stopped")
             return
         self.progress.setFormat(f"stopped after {partial.tokens} tokens")
@@ -350,9 +327,8 @@ class TextPanel(ModelPanel):
     def _on_error(self, ticket: Ticket, error: BaseException) -> None:
         if not self._mine(ticket):
             return
-        self._ticket = None
+        self._job_ended()
         self.repaint_timer.stop()
-        self.stop_button.setEnabled(False)
         self.progress.setFormat("failed")
         self.failed.emit(self.model_box.currentText() or "Text", str(error))
 
