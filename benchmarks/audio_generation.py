@@ -55,25 +55,29 @@ def batched_speed(runtime: ModelRuntime, model_id: str, voices: int = 4) -> floa
     return voices * blocks * block / (time.perf_counter() - start)
 
 
-def naive_speed(runtime: ModelRuntime, model_id: str, threads: int, samples: int = 150) -> float:
+def naive_speed(runtime: ModelRuntime, model_id: str, threads: int, repeats: int = 20) -> float:
+    """Samples/s of the naive recompute at steady state: every sample runs the network over
+    a whole receptive field (what generate_naive does once the note is that long)."""
     import torch
     from safetensors.torch import load_file
 
-    from studio.nets.wavenet import WaveNet, WaveNetConfig, generate_naive
+    from studio.nets.wavenet import WaveNet, WaveNetConfig
 
     torch.set_num_threads(threads)
-    manifest = runtime.catalog.get(model_id)
-    spec = manifest.networks["block"]
+    spec = runtime.catalog.get(model_id).networks["block"]
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.config.items()}
     model = WaveNet(WaveNetConfig(**values)).eval()
     model.load_state_dict(load_file(str(spec.safetensors.path)))  # type: ignore[union-attr]
-    pitch = torch.tensor([60.0])
+    window = model.config.receptive_field
+    classes = torch.randint(0, 256, (1, window))
+    phase = torch.from_numpy(phase_features(np.array([60.0]), np.zeros(1), window))
     timbre = model.timbre_table.weight[:1].detach()
-    phase = torch.from_numpy(phase_features(np.array([60.0]), np.zeros(1), samples))
-    uniform = torch.from_numpy(np.random.default_rng(0).random((1, samples)))
-    start = time.perf_counter()
-    generate_naive(model, pitch, timbre, phase, uniform, torch.ones(1))
-    return samples / (time.perf_counter() - start)
+    with torch.no_grad():
+        model(classes, torch.tensor([60.0]), timbre, phase)  # warm-up
+        start = time.perf_counter()
+        for _ in range(repeats):
+            model(classes, torch.tensor([60.0]), timbre, phase)
+    return repeats / (time.perf_counter() - start)
 
 
 def pitch_table(runtime: ModelRuntime, model_id: str, every_instrument: bool) -> None:
