@@ -14,6 +14,7 @@ call per sample, far slower than real time, while the loop runs inside ONNX Runt
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -556,9 +557,15 @@ def build(
         data, config, minutes, max_steps, batch_size, on_progress=on_progress, start_from=start_from
     )
     export_safetensors(model, checkpoint)
+    # a resumed run reports the totals of all runs, as the diffusion recipe does
+    totals = work / "progress.json"
+    before = json.loads(totals.read_text()) if start_from and totals.exists() else {}
+    steps += int(before.get("steps", 0))
+    minutes = float(before.get("minutes", 0.0)) + (time.monotonic() - start) / 60
+    totals.write_text(json.dumps({"steps": steps, "minutes": minutes}))
     meta = {
         "steps": steps,
-        "minutes": (time.monotonic() - start) / 60,
+        "minutes": minutes,
         "loss": loss,
         "pitch_min": data.pitch.min(),
         "pitch_max": data.pitch.max(),
