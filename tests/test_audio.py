@@ -138,6 +138,7 @@ def test_panel_morphs_generates_and_exports_a_flac_that_restores(
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:
     panel = window.audio_panel
+    assert not panel.player._probed  # no sound device is asked for at launch
     window.browser.modelChosen.emit("tiny-wavenet")
     assert window.tabs.currentWidget() is panel
     panel.instrument_a.setCurrentText("Piano")

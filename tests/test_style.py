@@ -141,8 +141,10 @@ def test_style_panel_stylizes_exports_and_restores(
         panel.go.click()
     result = rendered.args[0]
     assert result.pixels.shape == (51, 64, 3) and result.request.keep_colors
-    panel.before.setChecked(True)  # before/after: the photo in the result's place
+    panel.before.setChecked(True)  # before/after: the photo (80x64) in the result's place
+    assert panel.result_box._pixmap.width() == 80
     panel.before.setChecked(False)
+    assert panel.result_box._pixmap.width() == 64
     window.tabs.setCurrentWidget(panel)
     out = tmp_path / "styled.png"
     assert window.export_style_to(out)

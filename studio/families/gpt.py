@@ -24,7 +24,7 @@ from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.results import TextProgress, TextResult
 from studio.core.text_request import TextRequest
 from studio.families.base import Family
-from studio.families.token_sampling import next_token
+from studio.families.token_sampling import PENALTY_WINDOW, next_token
 
 TextJob = Generator[TextProgress, None, TextResult]
 EMPTY_PROMPT = b"\n"  # an empty prompt starts a new line of the corpus
@@ -94,7 +94,8 @@ class GptFamily(Family):
         session = self.step if request.use_cache else self.forward
         provenance = self.provenance(request, session)
         for drawn in range(1, request.max_tokens + 1):
-            token = next_token(logits, np.asarray(ids), request, rng)
+            recent = np.asarray(ids[-PENALTY_WINDOW:])  # all the repetition penalty looks at
+            token = next_token(logits, recent, request, rng)
             ids.append(token)
             completion += decoder.decode(bytes([token]))
             if drawn == request.max_tokens:

@@ -69,7 +69,7 @@ def stylize(
         request.seed,
         threads,
     )
-    provenance = replace(family.provenance(request, family.sessions["features"]), backend="torch")
+    provenance = family.provenance(request, family.sessions["features"])  # a torch session
 
     def finish(picture: np.ndarray, iteration: int | None) -> ImageResult:
         if request.keep_colors:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -65,6 +66,8 @@ class AudioPanel(ModelPanel):
         self.result: AudioResult | None = None
         self._partial: AudioResult | None = None
         self.player = Player()
+        self._playback_checked = False
+        self._request: AudioRequest | None = None  # of the note rendering now
         self.bridge.progress.connect(self._on_progress)
         self.bridge.result.connect(self._on_result)
         self.bridge.cancelled.connect(self._on_cancelled)
@@ -127,10 +130,6 @@ class AudioPanel(ModelPanel):
         self.halt_button.setToolTip("Stop playback")
         self.halt_button.clicked.connect(self.player.stop)
         self.loop = QCheckBox("Loop")
-        for widget in (self.play_button, self.halt_button, self.loop):
-            widget.setEnabled(self.player.available)
-            if not self.player.available:
-                widget.setToolTip(self.player.reason or "")
         buttons = QHBoxLayout()
         for widget in (
             self.generate_button,
@@ -153,7 +152,7 @@ class AudioPanel(ModelPanel):
         self.progress = QProgressBar()
         self.waveform = WaveformView()
         self.spectrogram = SpectrogramView()
-        self.info = QLabel(self.player.reason or "")
+        self.info = QLabel("")
         self.info.setWordWrap(True)
 
         views = QWidget()
@@ -172,6 +171,16 @@ class AudioPanel(ModelPanel):
         side_layout.addLayout(set_row)
         side_layout.addStretch(1)
         self._lay_out(views, side)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Ask for a sound device when the panel is first seen, not at launch."""
+        if not self._playback_checked:
+            self._playback_checked = True
+            for widget in (self.play_button, self.halt_button, self.loop):
+                widget.setEnabled(self.player.available)
+                widget.setToolTip(self.player.reason or "")
+            self.info.setText(self.player.reason or "")
+        super().showEvent(event)
 
     def _model_picked(self, index: int) -> None:
         try:
@@ -252,23 +261,19 @@ class AudioPanel(ModelPanel):
         self.progress.setValue(0)
         self.progress.setFormat("loading…")
         self.waveform.set_audio(self.waveform.audio[:0])
+        self._request = request
         self._submit(lambda: self.runtime.audio_job(request))
 
     def _on_progress(self, ticket: Ticket, progress: AudioProgress) -> None:
         if not self._mine(ticket):
             return
         self._partial = progress.partial
-        request = self.current_request_or_none()
-        expected = round((request.seconds if request else 0) * progress.partial.sample_rate)
+        # the note being rendered, not the controls (they may have moved since)
+        seconds = self._request.seconds if self._request else 0.0
+        expected = round(seconds * progress.partial.sample_rate)
         self.waveform.set_audio(progress.partial.audio, expected)
         self.progress.setValue(round(progress.fraction * 100))
         self.progress.setFormat(progress.message)
-
-    def current_request_or_none(self) -> AudioRequest | None:
-        try:
-            return self.current_request()
-        except StudioError:
-            return None
 
     def _show(self, result: AudioResult) -> None:
         self._job_ended()

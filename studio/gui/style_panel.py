@@ -8,7 +8,6 @@ keeps the last one. Before/after shows the photo in the result's place while hel
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -39,7 +38,7 @@ from studio.engine.scheduler import Engine, Ticket
 from studio.gui.canvas import to_qimage
 from studio.gui.image_panel import SPIN_MAX_SEED
 from studio.gui.model_panel import ModelPanel
-from studio.media.image import FORMATS, write_image
+from studio.media.image import write_image
 
 PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.bmp)"
 
@@ -271,10 +270,7 @@ class StylePanel(ModelPanel):
     def export_to(self, path: Path, overwrite: bool = False) -> None:
         if self.result is None:
             raise StudioError("nothing has been stylized yet")
-        if path.suffix.lower() not in FORMATS:
-            raise StudioError(f"{path.name}: export a .png, .webp or .jpg")
-        provenance = replace(self.result.provenance)
-        write_image(path, self.result.pixels, provenance, overwrite=overwrite)
+        write_image(path, self.result.pixels, self.result.provenance, overwrite=overwrite)
 
     def restore(self, provenance: Provenance) -> str | None:
         """Settings of an exported result into the controls; None, or which picture is gone."""

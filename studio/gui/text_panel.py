@@ -9,7 +9,6 @@ finished or stopped run joins the history of variations, which restores text and
 from __future__ import annotations
 
 import html
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,7 +87,6 @@ class TextPanel(ModelPanel):
         self._streamed = ""
         self._partial: TextResult | None = None  # the text so far of the running job
         self._dirty = False
-        self._started = 0.0
         self.bridge.progress.connect(self._on_progress)
         self.bridge.result.connect(self._on_result)
         self.bridge.cancelled.connect(self._on_cancelled)
@@ -228,7 +226,6 @@ class TextPanel(ModelPanel):
         self.request = request
         self._streamed = ""
         self._partial = None
-        self._started = time.perf_counter()
         self._paint()
         self.progress.setValue(0)
         self.progress.setFormat("loading…")
