@@ -50,8 +50,12 @@ PHOTOS = {
     "coffee": "Rachel Michetti, CC0",
     "rocket": "SpaceX, public domain",
     "camera": "Lav Varshney, CC0",
-    "hubble_deep_field": "NASA, public domain",
-    "retina": "Mikael Häggström, CC0",
+}
+# Debian's desktop background photos (apt-get install mate-backgrounds ukui-wallpapers):
+# folder -> licence; whichever are installed join the content photos
+WALLPAPERS = {
+    "/usr/share/backgrounds/mate/nature": "mate-backgrounds, GPL-2+ (see its copyright file)",
+    "/usr/share/backgrounds": "ukui-wallpapers, CC-BY-SA-3.0 (Ubuntu Kylin community)",
 }
 STYLE_PHOTOS = {
     "immunohistochemistry": "CMMI, no known copyright restrictions",
@@ -86,6 +90,22 @@ def load_photo(name: str) -> np.ndarray:
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     return np.ascontiguousarray(image[..., :3])
+
+
+def wallpaper_photos(short_side: int = 512) -> list[np.ndarray]:
+    """The installed WALLPAPERS' photos (not their subfolders), RGB uint8, shrunk so the short
+    side is `short_side`: crops are taken at 1-2x the crop size, so more pixels only cost."""
+    photos = []
+    for folder in WALLPAPERS:
+        for path in sorted(Path(folder).glob("*")):
+            if path.suffix.lower() not in {".jpg", ".png"} or "logo" in path.name.lower():
+                continue
+            with Image.open(path) as file:
+                rgb = file.convert("RGB")
+            scale = short_side / min(rgb.size)
+            size = (round(rgb.width * scale), round(rgb.height * scale))
+            photos.append(np.asarray(rgb.resize(size, Image.Resampling.LANCZOS)))
+    return photos
 
 
 def _palette(rng: np.random.Generator, colours: int) -> np.ndarray:
@@ -184,8 +204,9 @@ def losses(
     decoder: Decoder,
     content: torch.Tensor,
     style: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """content, style (B, 3, S, S) in [0, 1] -> (content loss, style loss, output image)."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """content, style (B, 3, S, S) in [0, 1] -> (content loss, style loss, pixel
+    reconstruction loss of the identity pass, output image)."""
     with torch.no_grad():
         content_features = vgg(content)[-1]  # (B, 512, S/8, S/8)
         style_features = vgg(style)
@@ -193,11 +214,15 @@ def losses(
     output = decoder(target)  # (B, 3, S, S)
     output_features = vgg(output)
     content_loss = F.mse_loss(output_features[-1], target)
+    # the identity pass (AdaIN of the content with itself is the content's features): the
+    # decoder learns to invert the encoder pixel for pixel, fast, and strength 0 reproduces
+    # the photo; the feature losses alone take thousands of steps to find the content
+    reconstruction_loss = F.mse_loss(decoder(content_features), content)
     style_loss = output.new_zeros(())
     for ours, theirs in zip(output_features, style_features, strict=True):
         (our_mean, our_std), (their_mean, their_std) = mean_std(ours), mean_std(theirs)
         style_loss = style_loss + F.mse_loss(our_mean, their_mean) + F.mse_loss(our_std, their_std)
-    return content_loss, style_loss, output
+    return content_loss, style_loss, reconstruction_loss, output
 
 
 def train_decoder(
@@ -206,20 +231,27 @@ def train_decoder(
     max_steps: int | None = None,
     batch_size: int = 4,
     crop: int = 256,
-    style_weight: float = 10.0,
+    style_weight: float = 2.0,
+    reconstruction_weight: float = 5000.0,
     peak_lr: float = 1e-3,
-    on_progress: Callable[[int, dict[str, float], torch.Tensor], None] | None = None,
+    on_progress: Callable[[int, dict[str, float], torch.Tensor, Decoder], None] | None = None,
     log_every: int = 10,
+    start_from: Path | None = None,
 ) -> tuple[Decoder, dict[str, float]]:
     """Adam over the decoder for `minutes` (or `max_steps`); the learning rate warms up over
-    50 steps, then decays by cosine from `peak_lr` to a tenth. Returns (decoder in eval
-    mode, final mean losses and timings)."""
+    50 steps, then decays by cosine from `peak_lr` to a tenth. The style weight is below the
+    paper's 10: with these Caffe-scale features the style term is ~60x the content term at
+    the start, and the photos vanished under texture. Returns (decoder in eval mode, final
+    mean losses and timings)."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     vgg = encoder()
-    photos = [load_photo(name) for name in PHOTOS]
+    photos = [load_photo(name) for name in PHOTOS] + wallpaper_photos()
+    log.info("%d content photos", len(photos))
     styles = style_pool(rng)
     decoder = Decoder(config)
+    if start_from is not None:
+        decoder.load_state_dict(load_file(str(start_from)))
     optimiser = torch.optim.Adam(decoder.parameters(), lr=peak_lr)
     start, budget = time.monotonic(), minutes * 60
     steps, history, step_seconds = 0, [], []
@@ -231,24 +263,28 @@ def train_decoder(
             group["lr"] = peak_lr * warmup * cosine
         content, style = batch(photos, batch_size, crop, rng), batch(styles, batch_size, crop, rng)
         tic = time.perf_counter()
-        content_loss, style_loss, output = losses(vgg, decoder, content, style)
-        loss = content_loss + style_weight * style_loss
+        content_loss, style_loss, reconstruction_loss, output = losses(vgg, decoder, content, style)
+        loss = (
+            content_loss + style_weight * style_loss + reconstruction_weight * reconstruction_loss
+        )
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         step_seconds.append(time.perf_counter() - tic)
-        history.append((content_loss.item(), style_loss.item()))
+        history.append((content_loss.item(), style_loss.item(), reconstruction_loss.item()))
         steps += 1
         if on_progress is not None and steps % log_every == 0:
             recent = np.mean(history[-log_every:], axis=0)
-            stats = {"content": float(recent[0]), "style": float(recent[1])}
-            on_progress(steps, stats, torch.cat([content, style, output.detach().clamp(0, 1)]))
+            stats = {"content": recent[0], "style": recent[1], "reconstruction": recent[2]}
+            images = torch.cat([content, style, output.detach().clamp(0, 1)])
+            on_progress(steps, {k: float(v) for k, v in stats.items()}, images, decoder)
     decoder.eval()
-    recent = np.mean(history[-log_every:], axis=0) if history else np.zeros(2)
+    recent = np.mean(history[-log_every:], axis=0) if history else np.zeros(3)
     return decoder, {
         "steps": steps,
         "content_loss": float(recent[0]),
         "style_loss": float(recent[1]),
+        "reconstruction_loss": float(recent[2]),
         # the first step pays for allocation: leave it out of the per-step time
         "seconds_per_step": float(np.median(step_seconds[1:] or step_seconds or [0.0])),
         "minutes": (time.monotonic() - start) / 60,
@@ -319,6 +355,7 @@ def export_adain(
     data = (
         "Content: scikit-image sample photos "
         + "; ".join(f"{k} ({v})" for k, v in PHOTOS.items())
+        + f"; Debian wallpaper photos: {'; '.join(WALLPAPERS.values())}"
         + ". Style: scikit-image "
         + "; ".join(f"{k} ({v})" for k, v in STYLE_PHOTOS.items())
         + f"; {TEXTURES}. Encoder: {VGG_ID} (see its manifest)."
@@ -372,6 +409,7 @@ def export_adain(
                 "training_minutes": round(meta["minutes"], 1),
                 "content_loss": round(meta["content_loss"], 3),
                 "style_loss": round(meta["style_loss"], 3),
+                "reconstruction_mse": round(meta["reconstruction_loss"], 5),
                 "train_seconds_per_step": round(meta["seconds_per_step"], 2),
                 **{f"ort_seconds_{k}_1_thread": round(v, 3) for k, v in seconds.items()},
             },
@@ -390,6 +428,7 @@ def build(
     batch_size: int = 8,
     crop: int = 128,
     stylize: bool = False,
+    resume: bool = False,
 ) -> Path:
     """The recipe: train for `minutes` (or `max_steps`), previews to `work`, export to `out`.
     128 px crops in batches of 8: on one CPU thread that is ~3x the steps of 256 px x 4 in
@@ -397,15 +436,19 @@ def build(
     config = config or DecoderConfig()
     work.mkdir(parents=True, exist_ok=True)
 
-    def on_progress(step: int, stats: dict[str, float], images: torch.Tensor) -> None:
-        log.info("adain step %d  content %.2f  style %.2f", step, stats["content"], stats["style"])
+    checkpoint = work / "checkpoint.safetensors"
+
+    def on_progress(step: int, stats: dict[str, float], images: torch.Tensor, decoder: Decoder):
+        log.info("adain step %d  " + "  ".join(f"{k} %.3f" for k in stats), step, *stats.values())
         if step % 100 == 0:
             save_grid(images, 3, work / f"preview_{step:06d}.png")  # content / style / output
+            export_safetensors(decoder, checkpoint)  # a killed run still leaves its decoder
 
     decoder, meta = train_decoder(
-        config, minutes, max_steps, batch_size, crop, on_progress=on_progress
-    )
-    export_safetensors(decoder, work / "checkpoint.safetensors")
+        config, minutes, max_steps, batch_size, crop, on_progress=on_progress,
+        start_from=checkpoint if resume else None,
+    )  # fmt: skip
+    export_safetensors(decoder, checkpoint)
     numbers = export_adain(decoder, out, work, meta, stylize)
     log.info("trained %s; exported %s: %s", meta, out, numbers)
     return out
