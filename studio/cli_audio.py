@@ -40,6 +40,13 @@ def add_audio_arguments(gen: argparse.ArgumentParser) -> None:
     )
     audio.add_argument("--timbre", type=Path, metavar="NPY", help="an explicit timbre vector")
     audio.add_argument("--seconds", type=float, default=None, help="length of the note")
+    audio.add_argument(
+        "--release-at",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="when the key is let go (default: so that the release ends with the note)",
+    )
 
 
 def is_audio_path(path: Path) -> bool:
@@ -65,7 +72,7 @@ def generate_audio(args: argparse.Namespace, catalog: Catalog) -> int:
             "mix": tuple(args.instrument),
             "offsets": tuple(args.direction),
         }
-        for name in ("pitch", "seconds", "temperature"):
+        for name in ("pitch", "seconds", "release_at", "temperature"):
             if getattr(args, name) is not None:
                 settings[name] = getattr(args, name)
         if args.timbre is not None:

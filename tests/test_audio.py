@@ -18,6 +18,7 @@ from studio.core.catalog import Catalog
 from studio.core.errors import MediaError, RequestError
 from studio.engine.run import run_to_completion
 from studio.engine.runtime import ModelRuntime
+from studio.families.wavenet import note_loudness
 from studio.gui.main_window import MainWindow
 from studio.media.audio import read_audio, write_audio
 from studio.nets.wavenet import WaveNet, WaveNetConfig, cached_matches_naive
@@ -47,7 +48,14 @@ def test_same_seed_same_samples_and_the_settings_matter(runtime: ModelRuntime) -
     assert first.shape == (3200,) and first.dtype == np.float32
     assert np.abs(first).max() <= 1.0
     np.testing.assert_array_equal(first, render(runtime, seed=1))
-    for other in ({"seed": 2}, {"pitch": 67}, {"mix": {"Violin": 1.0}}, {"offsets": {"PC1": 2.0}}):
+    others = (
+        {"seed": 2},
+        {"pitch": 67},
+        {"mix": {"Violin": 1.0}},
+        {"offsets": {"PC1": 2.0}},
+        {"release_at": 0.05},
+    )
+    for other in others:
         assert not np.array_equal(first, render(runtime, **{"seed": 1, **other})), other
 
 
@@ -68,6 +76,31 @@ def test_a_morph_is_the_weighted_mean_of_the_instruments(runtime: ModelRuntime) 
         family.timbre(AudioRequest("tiny-wavenet", mix={"Tuba": 1}))
 
 
+def test_the_loudness_curve_follows_the_key() -> None:
+    attack, sustain, release = np.linspace(0, 1, 10), np.full(190, 0.8), np.linspace(0.8, 0, 50)
+    curve = np.concatenate([attack, sustain, release])  # held 0.8 s, released over 0.2 s
+    one_second = note_loudness(curve, 1.0, 0.8, 0.8, 16_000, 64)
+    np.testing.assert_allclose(one_second[::64], curve, atol=1e-6)  # as measured
+    longer = note_loudness(curve, 2.0, 1.8, 0.8, 16_000, 64)
+    assert np.allclose(longer[16_000:28_000], 0.8) and longer[-64:].max() < 0.02
+    short = note_loudness(curve, 1.0, 0.1, 0.8, 16_000, 64)  # let go early
+    level = short[1_599]
+    assert level == pytest.approx(curve[25], abs=0.02)
+    assert short[1_600] == pytest.approx(level, rel=0.01) and short[8_000:].max() == 0.0
+
+
+def test_the_mix_sets_the_loudness_and_the_key_is_held_until_the_release(
+    runtime: ModelRuntime,
+) -> None:
+    family = runtime.family("tiny-wavenet")
+    piano = family.loudness(AudioRequest("tiny-wavenet", mix={"Piano": 1}))
+    flute = family.loudness(AudioRequest("tiny-wavenet", mix={"Flute": 1}))
+    both = family.loudness(AudioRequest("tiny-wavenet", mix={"Piano": 1, "Flute": 1}))
+    np.testing.assert_allclose(both, (piano + flute) / 2, rtol=1e-5, atol=1e-6)
+    assert family.release_at(AudioRequest("tiny-wavenet", seconds=3.0)) == pytest.approx(2.8)
+    assert family.release_at(AudioRequest("tiny-wavenet", seconds=3.0, release_at=1.0)) == 1.0
+
+
 def test_a_stopped_note_keeps_what_was_rendered(runtime: ModelRuntime) -> None:
     job = runtime.audio_job(AudioRequest("tiny-wavenet", seconds=2.0, seed=5))
     progress = next(job)
@@ -78,9 +111,18 @@ def test_a_stopped_note_keeps_what_was_rendered(runtime: ModelRuntime) -> None:
 
 
 def test_requests_are_validated_and_round_trip() -> None:
-    request = AudioRequest("m", pitch=64, mix={"A": 0.25, "B": 0.75}, offsets={"PC2": -1.0})
+    request = AudioRequest(
+        "m", pitch=64, mix={"A": 0.25, "B": 0.75}, offsets={"PC2": -1.0}, release_at=0.5
+    )
     assert AudioRequest.from_dict(request.to_dict()) == request
-    for bad in ({"pitch": 200}, {"seconds": 0}, {"mix": {"A": -1}}, {"temperature": 0}):
+    bad_settings = (
+        {"pitch": 200},
+        {"seconds": 0},
+        {"mix": {"A": -1}},
+        {"temperature": 0},
+        {"release_at": -1.0},
+    )
+    for bad in bad_settings:
         with pytest.raises(RequestError):
             AudioRequest("m", **bad)
 
@@ -146,11 +188,13 @@ def test_panel_morphs_generates_and_exports_a_flac_that_restores(
     panel.morph.setValue(25)
     panel.keyboard.noteClicked.emit(64)
     panel.seconds.setValue(0.5)
+    panel.release_at.setValue(0.2)
     with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT) as rendered:
         panel.generate_button.click()
     result = rendered.args[0]
     assert panel.pitch.value() == 64 and result.request.pitch == 64
     assert dict(result.request.mix) == {"Piano": 0.75, "Flute": 0.25}
+    assert result.request.release_at == 0.2
     assert len(panel.waveform.audio) == 8000 and panel.spectrogram.image is not None
     # no sound device here: playback is off and says why, the rest works
     assert not panel.play_button.isEnabled() and "playback is off" in panel.info.text()
@@ -158,6 +202,7 @@ def test_panel_morphs_generates_and_exports_a_flac_that_restores(
     assert window.export_audio_to(path)
     panel.morph.setValue(100)
     panel.pitch.setValue(50)
+    panel.release_at.setValue(0.0)
     assert window.open_file(path)
     assert panel.morph.value() == 25 and panel.pitch.value() == 64
     assert panel.current_request() == result.request

@@ -37,6 +37,8 @@ class AudioRequest:
     offsets: tuple[tuple[str, float], ...] = field(default=())  # (direction, slider value)
     timbre: tuple[float, ...] | None = None  # an explicit timbre vector: replaces the mix
     seconds: float = 1.0
+    # when the key is let go; None: so that the release ends with the note
+    release_at: float | None = None
     temperature: float = 1.0  # of each sample's softmax; lower is cleaner and plainer
     seed: int = 0
     backend: str = "auto"
@@ -54,6 +56,10 @@ class AudioRequest:
             raise RequestError(f"pitch must be a MIDI note 0 to 127, got {self.pitch!r}")
         if not (math.isfinite(self.seconds) and 0.05 <= self.seconds <= MAX_SECONDS):
             raise RequestError(f"seconds must be 0.05 to {MAX_SECONDS}, got {self.seconds}")
+        if self.release_at is not None and not (
+            math.isfinite(self.release_at) and 0 <= self.release_at <= MAX_SECONDS
+        ):
+            raise RequestError(f"release_at must be 0 to {MAX_SECONDS} s, got {self.release_at}")
         if not (math.isfinite(self.temperature) and 0.05 <= self.temperature <= 2.0):
             raise RequestError(f"temperature must be 0.05 to 2, got {self.temperature}")
         check_compute(self.backend, self.device)
@@ -66,6 +72,7 @@ class AudioRequest:
             "offsets": dict(self.offsets),
             "timbre": None if self.timbre is None else list(self.timbre),
             "seconds": self.seconds,
+            "release_at": self.release_at,
             "temperature": self.temperature,
             "seed": self.seed,
             "backend": self.backend,
@@ -83,6 +90,7 @@ class AudioRequest:
                 offsets=offsets_of(dict(data.get("offsets", {}))),
                 timbre=None if data.get("timbre") is None else tuple(data["timbre"]),
                 seconds=float(data.get("seconds", 1.0)),
+                release_at=None if data.get("release_at") is None else float(data["release_at"]),
                 temperature=float(data.get("temperature", 1.0)),
                 seed=int(data.get("seed", 0)),
                 backend=str(data.get("backend", "auto")),

@@ -2,12 +2,15 @@
 
 The `block` network is Fast WaveNet (Paine et al. 2016) compiled into one call: it takes each
 dilated layer's queue of past activations (`history`), the last sample, the conditioning
-(pitch, timbre vector, phase of f0) and one uniform number per sample, and returns the block's
-samples with the queues moved on. This loop only feeds the state back, so Python's per-call
-overhead is paid once per block (64 samples), not once per sample and layer.
+(pitch, timbre vector, and a source signal: loudness x (sin, cos) of the phase of f0) and one
+uniform number per sample, and returns the block's samples with the queues moved on. This
+loop only feeds the state back, so Python's per-call overhead is paid once per block (64
+samples), not once per sample and layer.
 
 The timbre is a vector: a weighted mix of the instruments' rows of the model's timbre table,
-moved along the table's principal directions (the sliders).
+moved along the table's principal directions (the sliders). The loudness curve is the same mix
+of the instruments' mean curves (`loudness_table`), shaped to the note's length by
+`note_loudness`; a model without a table gets a constant 1 (a plain f0 sinusoid).
 """
 
 from __future__ import annotations
@@ -28,6 +31,35 @@ from studio.families.base import Family
 
 AudioJob = Generator[AudioProgress, None, AudioResult]
 PREVIEW_EVERY = 16  # blocks between waveform previews (~64 ms of audio)
+
+
+def release_seconds(curve: np.ndarray, hold_seconds: float, sample_rate: int, block: int) -> float:
+    """How long the release part of a loudness curve (one value per block) lasts."""
+    return max(0.0, len(curve) * block / sample_rate - hold_seconds)
+
+
+def note_loudness(
+    curve: np.ndarray,
+    seconds: float,
+    hold_until: float,
+    hold_seconds: float,
+    sample_rate: int,
+    block: int,
+) -> np.ndarray:
+    """A loudness curve measured over notes held `hold_seconds` and then released (one value
+    per block, `curve` (F,)) -> one value per sample of a note `seconds` long whose key is let
+    go at `hold_until`: the attack and sustain, held at its last level when the key is held
+    longer, then the release scaled to start from that level; zero past the curve's end."""
+    per_second = sample_rate / block
+    t = np.arange(round(seconds * sample_rate)) / sample_rate
+    frames = np.arange(len(curve)) / per_second
+    held = np.interp(np.minimum(t, hold_seconds), frames, curve)
+    top = float(np.interp(hold_seconds, frames, curve))
+    level = float(np.interp(min(hold_until, hold_seconds), frames, curve))
+    after = t >= hold_until
+    tail = np.interp(hold_seconds + t[after] - hold_until, frames, curve, right=0.0)
+    held[after] = level * tail / max(top, 1e-6)
+    return held.astype(np.float32)
 
 
 def timbre_directions(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,6 +85,8 @@ class WaveNetFamily(Family):
         self.instruments = tuple(str(n) for n in parameters["instruments"])
         self.table = np.asarray(parameters["timbre_table"], np.float32)
         self.directions, self.spread = timbre_directions(self.table)
+        self.loudness_table = np.asarray(parameters.get("loudness_table", []), np.float32)
+        self.hold_seconds = float(parameters.get("hold_seconds", 0.0))
         history = self.session.spec.inputs[0].shape  # (batch, layers, queue, channels)
         self.history_shape = tuple(int(d) for d in history[1:])  # type: ignore[arg-type]
 
@@ -64,12 +98,50 @@ class WaveNetFamily(Family):
         for key in ("sample_rate", "block", "silence_class", "instruments", "timbre_table"):
             if key not in parameters:
                 raise ManifestError(path, f"parameters.{key}", "a WaveNet model needs it")
-        table = parameters["timbre_table"]
-        if not isinstance(table, list) or len(table) != len(parameters["instruments"]):
-            raise ManifestError(path, "parameters.timbre_table", "needs one row per instrument")
+        instruments = len(parameters["instruments"])
+        for key in ("timbre_table", "loudness_table"):
+            table = parameters.get(key, [[]] * instruments)
+            if not isinstance(table, list) or len(table) != instruments:
+                raise ManifestError(path, f"parameters.{key}", "needs one row per instrument")
+        if "loudness_table" in parameters and "hold_seconds" not in parameters:
+            raise ManifestError(path, "parameters.hold_seconds", "a loudness_table needs it")
 
     def direction_names(self) -> tuple[str, ...]:
         return tuple(f"PC{k + 1}" for k in range(len(self.directions)))
+
+    def mix_weights(self, request: AudioRequest) -> np.ndarray:
+        """(instruments,) weights summing to 1: the request's mix; every instrument alike for
+        an explicit timbre vector (it has no mix)."""
+        if request.timbre is not None:
+            return np.full(len(self.instruments), 1 / len(self.instruments))
+        weights = np.zeros(len(self.instruments))
+        for name, weight in request.mix or ((self.instruments[0], 1.0),):
+            if name in self.instruments:
+                weights[self.instruments.index(name)] += weight
+        return weights / max(weights.sum(), 1e-12)
+
+    def release_at(self, request: AudioRequest) -> float | None:
+        """When the note's key is let go: the request's time, or so that the release ends
+        with the note; None for a model without loudness curves."""
+        if not self.loudness_table.size:
+            return None
+        if request.release_at is not None:
+            return request.release_at
+        release = release_seconds(
+            self.loudness_table[0], self.hold_seconds, self.sample_rate, self.block
+        )
+        return max(0.0, request.seconds - release)
+
+    def loudness(self, request: AudioRequest) -> np.ndarray:
+        """(samples,) float32: the source amplitude for each sample of the note."""
+        total = round(request.seconds * self.sample_rate)
+        release_at = self.release_at(request)
+        if release_at is None:
+            return np.ones(total, np.float32)
+        curve = self.mix_weights(request) @ self.loudness_table
+        return note_loudness(
+            curve, request.seconds, release_at, self.hold_seconds, self.sample_rate, self.block
+        )[:total]
 
     def timbre(self, request: AudioRequest) -> np.ndarray:
         """(E,) float32: the explicit vector, or the mix of instrument rows; plus the direction
@@ -116,10 +188,15 @@ class WaveNetFamily(Family):
         }
         timbre = tuple(float(v) for v in feeds["timbre"][0])
         provenance = self.provenance(request, self.session, latent=timbre)
+        # what was rendered when stopped: shorter, but with the key let go at the same time
+        partial_request = replace(request, release_at=self.release_at(request))
         audio = np.zeros(blocks * self.block, np.float32)
+        loudness = np.zeros(blocks * self.block, np.float32)
+        loudness[:total] = self.loudness(request)
         for b in range(blocks):
             start = b * self.block
-            feeds["phase"] = phase_features(pitch, np.array([start]), self.block, self.sample_rate)
+            phase = phase_features(pitch, np.array([start]), self.block, self.sample_rate)
+            feeds["phase"] = phase * loudness[start : start + self.block, None]
             feeds["uniform"] = rng.random((1, self.block)).astype(np.float32)
             out = self.session.run(feeds)
             audio[start : start + self.block] = out["audio"][0]
@@ -127,10 +204,11 @@ class WaveNetFamily(Family):
             done = b + 1
             if done < blocks and done % PREVIEW_EVERY == 0:
                 so_far = done * self.block / self.sample_rate
+                partial_request = replace(partial_request, seconds=max(0.05, so_far))
                 partial = AudioResult(
                     audio[: done * self.block].copy(),
                     self.sample_rate,
-                    replace(provenance, request=replace(request, seconds=max(0.05, so_far))),
+                    replace(provenance, request=partial_request),
                     time.perf_counter() - started,
                 )
                 yield AudioProgress(

@@ -100,6 +100,11 @@ class AudioPanel(ModelPanel):
         self.keyboard = Keyboard()
         self.keyboard.noteClicked.connect(self.pitch.setValue)
         self.seconds = QDoubleSpinBox(minimum=0.1, maximum=8.0, value=1.0, singleStep=0.25)
+        # 0 stands for "not set": the key is let go so that the release ends with the note
+        self.release_at = QDoubleSpinBox(minimum=0.0, maximum=8.0, value=0.0, singleStep=0.1)
+        self.release_at.setSpecialValueText("at the end")
+        self.release_at.setSuffix(" s")
+        self.release_at.setToolTip("When the key is let go; the release follows")
         self.temperature = QDoubleSpinBox(minimum=0.05, maximum=2.0, value=1.0, singleStep=0.05)
         self.seed = QSpinBox(minimum=0, maximum=SPIN_MAX_SEED, value=0)
         dice = QPushButton("🎲")
@@ -118,6 +123,7 @@ class AudioPanel(ModelPanel):
         form.addRow("Timbre", timbre_grid)
         form.addRow("Pitch (MIDI)", pitch_row)
         form.addRow("Seconds", self.seconds)
+        form.addRow("Key released", self.release_at)
         form.addRow("Temperature", self.temperature)
         form.addRow("Seed", seed_row)
 
@@ -222,6 +228,7 @@ class AudioPanel(ModelPanel):
             mix=tuple(mix.items()),
             offsets=tuple(offsets.items()),
             seconds=round(self.seconds.value(), 3),
+            release_at=round(self.release_at.value(), 3) or None,
             temperature=round(self.temperature.value(), 3),
             seed=self.seed.value(),
         )
@@ -244,6 +251,7 @@ class AudioPanel(ModelPanel):
             slider.setValue(round(offsets.get(f"PC{k + 1}", 0.0) * SLIDER_STEPS))
         self.pitch.setValue(request.pitch)
         self.seconds.setValue(request.seconds)
+        self.release_at.setValue(request.release_at or 0.0)
         self.temperature.setValue(request.temperature)
         self.seed.setValue(min(request.seed, SPIN_MAX_SEED))
 

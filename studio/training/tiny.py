@@ -123,5 +123,7 @@ def build_tiny_wavenet(folder: Path, seed: int = 0) -> Path:
     model = WaveNet(config).eval()
     meta = {"steps": 0, "minutes": 0.0, "loss": 5.5, "pitch_min": 48, "pitch_max": 72}
     instruments = ("Piano", "Violin", "Flute")
-    wavenet_notes.export_wavenet(model, folder, meta, instruments, "tiny-wavenet")
+    frames = np.linspace(0, 1, 250)
+    loudness = np.stack([np.exp(-4 * frames), np.minimum(1, 5 * frames), np.full(250, 0.5)])
+    wavenet_notes.export_wavenet(model, folder, meta, instruments, loudness, "tiny-wavenet")
     return folder

@@ -42,15 +42,63 @@ from studio.nets.wavenet import (
 )
 from studio.training.export import export_safetensors, origin, write_manifest
 from studio.training.gpt_text import learning_rate
-from studio.training.notes_data import DATA_LICENCE, SAMPLE_RATE, NotesData, load_or_build
+from studio.training.notes_data import (
+    DATA_LICENCE,
+    HOLD_SECONDS,
+    SAMPLE_RATE,
+    NotesData,
+    load_or_build,
+)
 
 MODEL_ID = "wavenet-notes-16k"
 BLOCK = 64  # samples per block.onnx call: 4 ms of audio
 CROP = 6000  # samples per training crop (0.375 s)
+LOUDNESS_SCALE = 0.1  # RMS that the source's amplitude 1 stands for
 log = logging.getLogger(__name__)
 
 
 # ---- data -------------------------------------------------------------------------------
+
+
+def source_features(audio: np.ndarray, pitch: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The local conditioning the notes were played with: audio (N, T), pitch (N,) MIDI ->
+    (N, T, 2) float32 = loudness * (sin, cos) of the fundamental's phase.
+
+    Why not the ideal phase 2 pi f0 t: a sampled instrument starts at an arbitrary phase and
+    drifts off the nominal f0, so the ideal sinusoid does not line up with the waveform and
+    teacher forcing learns to ignore it (the first model never played in tune). Here the
+    phase is measured: heterodyne at f0, low-pass with a Hann window of four periods (deep
+    nulls at every other harmonic), phase = 2 pi f0 t + angle. The amplitude is the RMS over
+    the same window / LOUDNESS_SCALE, so the source also says how loud the note is and the
+    free-running model has no reason to fade into silence. At generation the app feeds the
+    ideal phase and an instrument's mean loudness curve (`loudness_table`), in tune by
+    construction (the neural source-filter idea, Wang et al. 2019)."""
+    n, t = audio.shape
+    time_axis = np.arange(t)
+    features = np.empty((n, t, 2), np.float32)
+    for i in range(n):
+        f0 = 440.0 * 2 ** ((float(pitch[i]) - 69) / 12)
+        omega = 2 * np.pi * f0 / sample_rate
+        window = np.hanning(max(3, round(4 * sample_rate / f0)))
+        window /= window.sum()
+        x = audio[i].astype(np.float64)
+        base = np.convolve(x * np.exp(-1j * omega * time_axis), window, "same")
+        loudness = np.sqrt(np.convolve(x**2, window, "same")) / LOUDNESS_SCALE
+        phase = omega * time_axis + np.angle(base)
+        features[i, :, 0] = loudness * np.sin(phase)
+        features[i, :, 1] = loudness * np.cos(phase)
+    return features
+
+
+def loudness_table(data: NotesData, features: np.ndarray, block: int = BLOCK) -> np.ndarray:
+    """(instruments, T // block) float32: each instrument's mean source amplitude per block
+    over its pitches and velocities; the app's loudness curve for a note."""
+    amplitude = np.hypot(features[..., 0], features[..., 1])  # (N, T)
+    frames = amplitude[:, : amplitude.shape[1] // block * block].reshape(len(amplitude), -1, block)
+    per_note = frames.mean(-1)
+    return np.stack(
+        [per_note[data.instrument == k].mean(0) for k in range(len(data.instruments))]
+    ).astype(np.float32)
 
 
 def held_out(data: NotesData) -> np.ndarray:
@@ -60,10 +108,16 @@ def held_out(data: NotesData) -> np.ndarray:
 
 
 def batch_of(
-    data: NotesData, notes: np.ndarray, size: int, crop: int, rng: np.random.Generator
+    data: NotesData,
+    source: np.ndarray,
+    notes: np.ndarray,
+    size: int,
+    crop: int,
+    rng: np.random.Generator,
 ) -> tuple[torch.Tensor, ...]:
     """Random crops of random notes from the indices `notes` -> classes (B, T) int64, pitch
-    (B,) float, instrument (B,) int64, phase (B, T, 2), loss weights (B, T)."""
+    (B,) float, instrument (B,) int64, source (B, T, 2) from `source_features`, loss weights
+    (B, T)."""
     pick = rng.choice(notes, size)
     starts = rng.integers(0, data.audio.shape[1] - crop + 1, size)
     starts[rng.random(size) < 0.25] = 0  # a quarter at the onset
@@ -74,7 +128,9 @@ def batch_of(
         mu_law_encode(torch.from_numpy(audio)),
         torch.from_numpy(data.pitch[pick].astype(np.float32)),
         torch.from_numpy(data.instrument[pick]),
-        torch.from_numpy(phase_features(data.pitch[pick], starts, crop, SAMPLE_RATE)),
+        torch.from_numpy(
+            np.stack([source[n, s : s + crop] for n, s in zip(pick, starts, strict=True)])
+        ),
         torch.from_numpy(weights),
     )
 
@@ -87,12 +143,15 @@ def crop_loss(model: WaveNet, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
     return (losses * weights).sum() / weights.sum()
 
 
-def held_out_loss(model: WaveNet, data: NotesData, notes: np.ndarray, batches: int = 4) -> float:
+def held_out_loss(
+    model: WaveNet, data: NotesData, source: np.ndarray, notes: np.ndarray, batches: int = 4
+) -> float:
     rng = np.random.default_rng(1234)
     model.eval()
     with torch.no_grad():
         losses = [
-            crop_loss(model, batch_of(data, notes, 8, CROP, rng)).item() for _ in range(batches)
+            crop_loss(model, batch_of(data, source, notes, 8, CROP, rng)).item()
+            for _ in range(batches)
         ]
     model.train()
     return float(np.mean(losses))
@@ -103,6 +162,7 @@ def held_out_loss(model: WaveNet, data: NotesData, notes: np.ndarray, batches: i
 
 def train_wavenet(
     data: NotesData,
+    source: np.ndarray,
     config: WaveNetConfig,
     minutes: float,
     max_steps: int | None = None,
@@ -126,7 +186,7 @@ def train_wavenet(
         for group in optimiser.param_groups:
             progress = (time.monotonic() - start) / budget
             group["lr"] = learning_rate(progress, steps, peak_lr, warmup=100)
-        loss = crop_loss(model, batch_of(data, train, batch_size, CROP, rng))
+        loss = crop_loss(model, batch_of(data, source, train, batch_size, CROP, rng))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -136,7 +196,7 @@ def train_wavenet(
         if on_progress is not None and steps % 50 == 0:
             on_progress(steps, float(np.mean(losses[-50:])), model)
     model.eval()
-    return model, steps, held_out_loss(model, data, test)
+    return model, steps, held_out_loss(model, data, source, test)
 
 
 # ---- the compiled sample loop -----------------------------------------------------------
@@ -455,9 +515,15 @@ def block_agreement(model: WaveNet, onnx_model: bytes, blocks: int = 4) -> tuple
 
 
 def export_wavenet(
-    model: WaveNet, folder: Path, meta: dict, instruments: tuple[str, ...], model_id: str = MODEL_ID
+    model: WaveNet,
+    folder: Path,
+    meta: dict,
+    instruments: tuple[str, ...],
+    loudness: np.ndarray,
+    model_id: str = MODEL_ID,
 ) -> None:
-    """wavenet.safetensors, block.onnx and manifest.toml in `folder`."""
+    """wavenet.safetensors, block.onnx and manifest.toml in `folder`; `loudness` is
+    `loudness_table`'s (instruments, frames) curves."""
     folder.mkdir(parents=True, exist_ok=True)
     config = model.config
     export_safetensors(model, folder / "wavenet.safetensors")
@@ -479,8 +545,9 @@ def export_wavenet(
                 f"WaveNet ({parameters:,} parameters, {layers} gated dilated layers of "
                 f"{c} channels, kernel {config.kernel_size}, receptive field "
                 f"{config.receptive_field} samples) over 8-bit mu-law audio at "
-                f"{config.sample_rate} Hz, conditioned on pitch, a timbre vector and the phase "
-                f"of f0; trained on {len(instruments)} General MIDI instruments rendered with "
+                f"{config.sample_rate} Hz, conditioned on pitch, a timbre vector and a source "
+                f"signal (loudness x the phase of f0); trained on {len(instruments)} General "
+                f"MIDI instruments rendered with "
                 f"FluidSynth, {meta['steps']:,} steps in {meta['minutes']:.0f} min on CPU. "
                 f"Held-out loss {meta['loss']:.3f} nats/sample."
             ),
@@ -517,6 +584,10 @@ def export_wavenet(
                 "instruments": list(instruments),
                 # one row per instrument; the network takes any vector, e.g. a mix of rows
                 "timbre_table": model.timbre_table.weight.detach().numpy().round(6).tolist(),
+                # the source's amplitude per block of each instrument's first second (mean over
+                # its notes): the note is held `hold_seconds`, then released
+                "loudness_table": np.asarray(loudness).round(4).tolist(),
+                "hold_seconds": HOLD_SECONDS,
             },
             "metrics": {
                 "held_out_nats_per_sample": round(meta["loss"], 4),
@@ -553,9 +624,13 @@ def build(
             export_safetensors(model, checkpoint)
 
     start_from = checkpoint if resume and checkpoint.exists() else None
+    tic = time.perf_counter()
+    source = source_features(data.audio, data.pitch, SAMPLE_RATE)
+    log.info("source features of %d notes in %.1f s", len(source), time.perf_counter() - tic)
     model, steps, loss = train_wavenet(
-        data, config, minutes, max_steps, batch_size, on_progress=on_progress, start_from=start_from
-    )
+        data, source, config, minutes, max_steps, batch_size,
+        on_progress=on_progress, start_from=start_from,
+    )  # fmt: skip
     export_safetensors(model, checkpoint)
     # a resumed run reports the totals of all runs, as the diffusion recipe does
     totals = work / "progress.json"
@@ -570,6 +645,6 @@ def build(
         "pitch_min": data.pitch.min(),
         "pitch_max": data.pitch.max(),
     }
-    export_wavenet(model, out, meta, data.instruments)
+    export_wavenet(model, out, meta, data.instruments, loudness_table(data, source))
     log.info("held-out %.4f nats/sample; exported %s", loss, out)
     return out
