@@ -12,14 +12,20 @@ from studio.core.priors import check_seed
 from studio.core.requests import check_compute
 
 METHODS = ("optimize", "fast")
+COLOR_METHODS = ("luminance", "match")  # how keep_colors keeps the photo's colours
 MAX_SIDE = 2048
+MODEL_OF_METHOD = {"optimize": "vgg16-features", "fast": "adain-style"}
 
 
 @dataclass(frozen=True)
 class StyleRequest:
     """`content` and `style` are file paths, pinned by their sha256 so an export names the
-    exact pictures it was made from. `strength` scales the style loss (optimise) or blends
-    the features (fast); `size` is the result's longer side."""
+    exact pictures it was made from; `blend` adds more styles as (path, sha256, weight), and
+    the first style weighs 1 - their sum. `strength` scales the style loss (optimise, 0 to
+    100) or blends content and stylised features (fast, 0 to 1); `size` is the result's longer
+    side. `keep_colors` keeps the photo's colours by `color_method`: "luminance" (transfer
+    the luminance only) or "match" (recolour the style to the photo's colour statistics
+    first)."""
 
     content: str
     content_sha256: str
@@ -28,7 +34,9 @@ class StyleRequest:
     model_id: str = "vgg16-features"
     method: str = "optimize"
     strength: float = 1.0
-    keep_colors: bool = False  # transfer luminance only: the photo keeps its colours
+    keep_colors: bool = False
+    color_method: str = "luminance"
+    blend: tuple[tuple[str, str, float], ...] = ()
     size: int = 512
     iterations: int = 150
     seed: int = 0
@@ -40,19 +48,42 @@ class StyleRequest:
         check_compute(self.backend, self.device)
         if self.method not in METHODS:
             raise RequestError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        if not (math.isfinite(self.strength) and 0.0 <= self.strength <= 100.0):
-            raise RequestError(f"strength must be 0 to 100, got {self.strength}")
+        top = 1.0 if self.method == "fast" else 100.0
+        if not (math.isfinite(self.strength) and 0.0 <= self.strength <= top):
+            raise RequestError(
+                f"strength must be 0 to {top:g} for the {self.method} method, got {self.strength}"
+            )
+        if self.color_method not in COLOR_METHODS:
+            raise RequestError(
+                f"color_method must be one of {', '.join(COLOR_METHODS)}, got {self.color_method!r}"
+            )
+        blend = tuple((str(p), str(sha), float(w)) for p, sha, w in self.blend)
+        object.__setattr__(self, "blend", blend)
+        weights = [w for _, _, w in blend]
+        if any(not (math.isfinite(w) and 0.0 < w <= 1.0) for w in weights) or sum(weights) > 1:
+            raise RequestError(
+                f"blended style weights must be above 0 and sum to at most 1, got {weights}"
+            )
         if not 32 <= self.size <= MAX_SIDE:
             raise RequestError(f"size must be 32 to {MAX_SIDE} pixels, got {self.size}")
         if not 1 <= self.iterations <= 5000:
             raise RequestError(f"iterations must be 1 to 5000, got {self.iterations}")
 
+    def styles(self) -> tuple[tuple[str, str, float], ...]:
+        """Every style as (path, sha256, weight); the weights sum to 1."""
+        rest = sum(w for _, _, w in self.blend)
+        return ((self.style, self.style_sha256, 1.0 - rest), *self.blend)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        values["blend"] = [list(entry) for entry in self.blend]
+        return values
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StyleRequest:
         try:
-            return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+            values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+            values["blend"] = tuple(tuple(entry) for entry in data.get("blend", ()))
+            return cls(**values)
         except (TypeError, ValueError) as exc:
             raise RequestError(f"request has an invalid value ({exc})") from exc

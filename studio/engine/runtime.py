@@ -20,6 +20,7 @@ from studio.core.results import AudioProgress
 from studio.core.style_request import StyleRequest
 from studio.core.text_request import TextRequest
 from studio.engine.cache import ByteBoundedCache
+from studio.families.adain import AdainFamily, fast_stylize
 from studio.families.base import EncodeJob, Family, ImageFamily, ImageJob
 from studio.families.gpt import GptFamily, TextJob
 from studio.families.registry import family_for
@@ -188,15 +189,12 @@ class ModelRuntime:
         return written
 
     def style_job(self, request: StyleRequest) -> ImageJob:
-        """Load and check both pictures, then run the style method (optimisation: torch)."""
-        family = self.family(request.model_id, "torch", request.device)
-        if not isinstance(family, StyleFeaturesFamily):
-            raise RequestError(f"model {request.model_id!r} is not a style feature network")
+        """Load and check every picture, then run the style method: optimisation (torch, the
+        feature network's gradients) or fast (AdaIN decoder over the features, any backend)."""
         pictures = []
-        for role, path, sha in (
-            ("content", request.content, request.content_sha256),
-            ("style", request.style, request.style_sha256),
-        ):
+        roles = [("content", request.content, request.content_sha256)]
+        roles += [("style", path, sha) for path, sha, _ in request.styles()]
+        for role, path, sha in roles:
             if not Path(path).is_file():
                 raise MediaError(f"the {role} picture {path} is missing")
             if sha and file_sha256(Path(path)) != sha:
@@ -205,8 +203,21 @@ class ModelRuntime:
             if min(pixels.shape[:2]) < 16:
                 raise MediaError(f"the {role} picture {Path(path).name} is too small (under 16 px)")
             pictures.append(fit_long_side(pixels, request.size))
-        content, style = pictures
-        return (yield from stylize(family, request, content, style, self.settings.threads))
+        content, styles = pictures[0], pictures[1:]
+        if request.method == "fast":
+            decoder = self.family(request.model_id, request.backend, request.device)
+            if not isinstance(decoder, AdainFamily):
+                raise RequestError(f"model {request.model_id!r} is not an AdaIN decoder")
+            encoder = self.family(decoder.encoder_model, request.backend, request.device)
+            if not isinstance(encoder, StyleFeaturesFamily):
+                raise RequestError(f"model {decoder.encoder_model!r} is not a feature network")
+            return (yield from fast_stylize(encoder, decoder, request, content, styles))
+        family = self.family(request.model_id, "torch", request.device)
+        if not isinstance(family, StyleFeaturesFamily):
+            raise RequestError(f"model {request.model_id!r} is not a style feature network")
+        if len(styles) > 1:
+            raise RequestError("blending styles works with the fast method only, for now")
+        return (yield from stylize(family, request, content, styles[0], self.settings.threads))
 
     def text_job(self, request: TextRequest) -> TextJob:
         """The engine job that streams a continuation of `request.prompt`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from studio.core.errors import ManifestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
+from studio.families.adain import AdainFamily
 from studio.families.base import Family
 from studio.families.diffusion import DiffusionFamily
 from studio.families.flow import FlowFamily
@@ -33,6 +34,7 @@ register(RbmFamily)
 register(GptFamily)
 register(WaveNetFamily)
 register(StyleFeaturesFamily)
+register(AdainFamily)
 
 
 def family_for(manifest: Manifest) -> type[Family]:

@@ -127,3 +127,22 @@ def build_tiny_wavenet(folder: Path, seed: int = 0) -> Path:
     loudness = np.stack([np.exp(-4 * frames), np.minimum(1, 5 * frames), np.full(250, 0.5)])
     wavenet_notes.export_wavenet(model, folder, meta, instruments, loudness, "tiny-wavenet")
     return folder
+
+
+def build_tiny_adain(folder: Path, seed: int = 0) -> Path:
+    """An untrained AdaIN decoder (16 channels wide) over the bundled vgg16-features."""
+    from studio.nets.adain import Decoder, DecoderConfig
+    from studio.training import adain
+
+    torch.manual_seed(seed)
+    decoder = Decoder(DecoderConfig(width=16)).eval()
+    meta = {
+        "steps": 0,
+        "minutes": 0.0,
+        "content_loss": 0.0,
+        "style_loss": 0.0,
+        "reconstruction_loss": 0.0,
+        "seconds_per_step": 0.0,
+    }
+    adain.export_adain(decoder, folder, folder, meta, measure=False, model_id="tiny-adain")
+    return folder

@@ -1,0 +1,135 @@
+"""Fast style transfer (AdaIN): the statistics maths, style blending, colour matching, and the
+whole path on a tiny untrained decoder over the bundled VGG-16 (the trained decoder's
+behaviour is in test_bundled_models.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio.core.catalog import BUNDLED_MODELS, Catalog
+from studio.core.errors import RequestError
+from studio.core.manifest import file_sha256
+from studio.core.style_request import StyleRequest
+from studio.engine.run import run_to_completion
+from studio.engine.runtime import ModelRuntime
+from studio.families.adain import AdainFamily, adain_target, channel_statistics, to_multiple
+from studio.families.colour import match_colours
+from studio.families.style_features import StyleFeaturesFamily
+
+
+@pytest.fixture(scope="module")
+def runtime(tiny_adain_folder: Path) -> ModelRuntime:
+    return ModelRuntime(Catalog([(BUNDLED_MODELS, "bundled"), (tiny_adain_folder.parent, "user")]))
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory) -> tuple[Path, Path, Path]:
+    folder = tmp_path_factory.mktemp("fast-style")
+    y, x = np.mgrid[0:60, 0:84]
+    photo = np.stack([x * 3, y * 4, np.full_like(x, 90)], -1).astype(np.uint8)
+    stripes = np.stack([(x % 6 < 3) * 230, np.full_like(x, 30), (y % 10 < 5) * 180], -1)
+    dots = np.stack([np.full_like(x, 20), ((x - 40) ** 2 + (y - 30) ** 2 < 300) * 240, x], -1)
+    paths = folder / "photo.png", folder / "stripes.png", folder / "dots.png"
+    for path, pixels in zip(paths, (photo, stripes, dots), strict=True):
+        Image.fromarray(pixels.astype(np.uint8)).save(path)
+    return paths
+
+
+def request(content: Path, style: Path, **settings) -> StyleRequest:
+    values = {"model_id": "tiny-adain", "method": "fast", "size": 64, **settings}
+    sha = file_sha256
+    return StyleRequest(str(content), sha(content), str(style), sha(style), **values)
+
+
+def test_adain_target_takes_the_mixed_statistics_and_strength_blends() -> None:
+    rng = np.random.default_rng(0)
+    content = rng.normal(2.0, 3.0, (1, 4, 5, 6)).astype(np.float32)
+    style_a = (np.full((4, 1, 1), -1.0), np.full((4, 1, 1), 0.5), 0.25)
+    style_b = (np.full((4, 1, 1), 3.0), np.full((4, 1, 1), 2.5), 0.75)
+    mean, std = channel_statistics(adain_target(content, [style_a, style_b], 1.0))
+    np.testing.assert_allclose(mean, 0.25 * -1 + 0.75 * 3, atol=1e-4)
+    np.testing.assert_allclose(std, 0.25 * 0.5 + 0.75 * 2.5, atol=1e-3)
+    np.testing.assert_allclose(adain_target(content, [style_a], 0.0), content, atol=1e-6)
+    half = adain_target(content, [style_a], 0.5)
+    full = adain_target(content, [style_a], 1.0)
+    np.testing.assert_allclose(half, (full + content) / 2, atol=1e-5)
+
+
+def test_colour_matching_gives_the_style_the_photo_colour_statistics() -> None:
+    rng = np.random.default_rng(1)
+    photo = (rng.random((40, 40, 3)) * [200, 120, 60] + [30, 60, 90]).astype(np.uint8)
+    style = rng.integers(0, 256, (30, 50, 3), dtype=np.uint8)
+    style[..., 1] //= 2  # a different covariance as well as mean
+    matched = match_colours(style, photo).reshape(-1, 3).astype(float)
+    target = photo.reshape(-1, 3).astype(float)
+    np.testing.assert_allclose(matched.mean(0), target.mean(0), atol=1.5)
+    np.testing.assert_allclose(np.cov(matched, rowvar=False), np.cov(target, rowvar=False), atol=25)
+
+
+def test_sizes_become_multiples_of_eight() -> None:
+    pixels = np.zeros((61, 83, 3), np.uint8)
+    assert to_multiple(pixels, 8).shape == (64, 80, 3)
+    assert to_multiple(np.zeros((8, 8, 3), np.uint8), 8).shape == (16, 16, 3)
+
+
+def test_fast_stylize_is_one_pass_at_the_photo_size_and_reuses_features(
+    runtime: ModelRuntime, pictures, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photo, stripes, _ = pictures
+    first = run_to_completion(runtime.style_job(request(photo, stripes)))
+    assert first.pixels.shape == (46, 64, 3) and first.pixels.dtype == np.uint8
+    assert first.provenance.backend == "onnx" and first.provenance.request == request(
+        photo, stripes
+    )
+    again = run_to_completion(runtime.style_job(request(photo, stripes)))
+    np.testing.assert_array_equal(first.pixels, again.pixels)
+    decoder, encoder = runtime.family("tiny-adain"), runtime.family("vgg16-features")
+    assert isinstance(decoder, AdainFamily) and isinstance(encoder, StyleFeaturesFamily)
+    calls: list[tuple[int, ...]] = []
+    original = encoder.features
+
+    def counted(pixels: np.ndarray) -> dict[str, np.ndarray]:
+        calls.append(pixels.shape)
+        return original(pixels)
+
+    monkeypatch.setattr(encoder, "features", counted)
+    # a strength change decodes again but encodes nothing
+    weaker = run_to_completion(runtime.style_job(request(photo, stripes, strength=0.3)))
+    assert calls == [] and len(decoder._features) == 2
+    assert not np.array_equal(weaker.pixels, first.pixels)
+
+
+def test_blending_styles_and_colour_keeping_change_the_result(runtime, pictures) -> None:
+    photo, stripes, dots = pictures
+    alone = run_to_completion(runtime.style_job(request(photo, stripes))).pixels
+    blend = ((str(dots), file_sha256(dots), 0.5),)
+    mixed = run_to_completion(runtime.style_job(request(photo, stripes, blend=blend)))
+    assert not np.array_equal(mixed.pixels, alone)
+    assert mixed.provenance.request == request(photo, stripes, blend=blend)
+    for method in ("luminance", "match"):
+        kept = request(photo, stripes, keep_colors=True, color_method=method)
+        assert not np.array_equal(run_to_completion(runtime.style_job(kept)).pixels, alone)
+
+
+def test_style_requests_validate_blends_and_round_trip(pictures) -> None:
+    photo, stripes, dots = pictures
+    blend = ((str(dots), file_sha256(dots), 0.4),)
+    made = request(photo, stripes, blend=blend, keep_colors=True, color_method="match")
+    assert StyleRequest.from_dict(made.to_dict()) == made
+    assert [w for *_, w in made.styles()] == pytest.approx([0.6, 0.4])
+    with pytest.raises(RequestError, match="sum to at most 1"):
+        request(photo, stripes, blend=(("a", "", 0.7), ("b", "", 0.6)))
+    with pytest.raises(RequestError, match="strength must be 0 to 1"):
+        request(photo, stripes, strength=2.0)
+    with pytest.raises(RequestError, match="color_method"):
+        request(photo, stripes, color_method="sepia")
+    with pytest.raises(RequestError, match="not an AdaIN decoder"):
+        run_to_completion(
+            ModelRuntime(Catalog([(BUNDLED_MODELS, "bundled")])).style_job(
+                request(photo, stripes, model_id="vgg16-features")
+            )
+        )
