@@ -133,3 +133,55 @@ def test_style_requests_validate_blends_and_round_trip(pictures) -> None:
                 request(photo, stripes, model_id="vgg16-features")
             )
         )
+
+
+# -- the panel ---------------------------------------------------------------------------------
+def test_style_panel_previews_the_fast_method_as_the_sliders_move(
+    qtbot, open_window, tiny_gan_folder, tiny_adain_folder, pictures, tmp_path
+) -> None:
+    from PySide6.QtGui import QGuiApplication, QImage
+
+    window = open_window(tiny_gan_folder, BUNDLED_MODELS / "vgg16-features", tiny_adain_folder)
+    panel = window.style_panel
+    panel.set_model("tiny-adain")
+    assert panel.method == "fast" and not panel.iterations.isEnabled()
+    photo, stripes, dots = pictures
+    panel.side.setValue(64)
+    panel.set_content(photo)
+    panel.set_style(stripes)  # both pictures there: the preview starts by itself
+
+    def shown(**expected) -> None:
+        def check() -> None:
+            assert panel.result is not None
+            request = panel.result.request
+            for key, value in expected.items():
+                assert getattr(request, key) == value, key
+
+        qtbot.waitUntil(check, timeout=TIMEOUT)
+
+    shown(method="fast", strength=1.0)
+    first = panel.result.pixels
+    panel.strength.setValue(30)  # the slider alone re-renders
+    shown(strength=0.3)
+    assert not np.array_equal(panel.result.pixels, first)
+    panel.set_blend(dots)
+    panel.blend_weight.setValue(40)
+    shown(blend=((str(dots), file_sha256(dots), 0.4),))
+    window.tabs.setCurrentWidget(panel)
+    out = tmp_path / "fast.png"
+    assert window.export_style_to(out)
+    panel.strength.setValue(90)
+    panel.set_blend(None)
+    assert window.open_file(out)
+    assert panel.strength.value() == 30 and panel.blend_path == dots
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
+    assert panel.current_request() == panel.result.request
+    # content from the clipboard
+    image = QImage(40, 30, QImage.Format.Format_RGB32)
+    image.fill(0xFF3366AA)
+    QGuiApplication.clipboard().setImage(image)
+    panel.content_from_clipboard()
+    assert panel.content_path is not None and panel.content_path.name == "pasted.png"
+
+
+TIMEOUT = 20_000

@@ -1,8 +1,12 @@
 """The Style panel: a content photo and a style picture in, the photo in that style out.
 
-Pictures come from files, drops on their boxes, or the Image panel's current result. The
-optimisation method runs in the engine's batch lane with a preview at every iteration; Stop
-keeps the last one. Before/after shows the photo in the result's place while held.
+The model decides the method: an AdaIN decoder is the fast method (one pass; every change of
+strength, colours, blend or size re-renders through the engine's interactive lane, where the
+newest request wins, so the preview follows the sliders), the VGG features alone the
+optimisation method (the batch lane, a preview at every iteration; Stop keeps the last one).
+Content comes from a file, a drop, the clipboard or the Image panel's current result; styles
+from a file, a drop or the bundled gallery (assets/styles), and a second style can be blended
+in by weight. Before/after shows the photo in the result's place.
 """
 
 from __future__ import annotations
@@ -11,11 +15,17 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPixmap
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -23,11 +33,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from studio.core.catalog import BUNDLED_MODELS
 from studio.core.errors import StudioError
 from studio.core.manifest import file_sha256
 from studio.core.provenance import Provenance
@@ -41,6 +53,8 @@ from studio.gui.model_panel import ModelPanel
 from studio.media.image import write_image
 
 PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.bmp)"
+GALLERY = BUNDLED_MODELS.parent / "assets" / "styles"
+PERCENT = 100  # slider steps per 1.0
 
 
 class PictureBox(QLabel):
@@ -91,8 +105,10 @@ class StylePanel(ModelPanel):
         self.current_image = current_image
         self.content_path: Path | None = None
         self.style_path: Path | None = None
+        self.blend_path: Path | None = None
         self.result: ImageResult | None = None
         self._partial: ImageResult | None = None
+        self._preview: Ticket | None = None  # the fast method's newest interactive request
         self.bridge.progress.connect(self._on_progress)
         self.bridge.result.connect(self._on_result)
         self.bridge.cancelled.connect(self._on_cancelled)
@@ -103,46 +119,80 @@ class StylePanel(ModelPanel):
     def _build(self) -> None:
         self.content_box = PictureBox("Content photo\n(drop a picture here)")
         self.style_box = PictureBox("Style picture\n(drop a picture here)")
+        self.blend_box = PictureBox("Blend in a\nsecond style\n(drop it here)")
+        self.blend_box.setMinimumSize(110, 110)
         self.result_box = PictureBox("Result")
         self.content_box.dropped.connect(self.set_content)
         self.style_box.dropped.connect(self.set_style)
+        self.blend_box.dropped.connect(self.set_blend)
         content_button = QPushButton("Content…")
         content_button.clicked.connect(lambda: self._pick(self.set_content))
+        paste = QPushButton("Paste")
+        paste.setToolTip("A picture from the clipboard as the content (Ctrl+V)")
+        paste.clicked.connect(self.content_from_clipboard)
+        QShortcut(QKeySequence.StandardKey.Paste, self, self.content_from_clipboard)
+        from_image = QPushButton("From Image panel")
+        from_image.setToolTip("The Image panel's current picture as the content")
+        from_image.clicked.connect(self.content_from_image_panel)
         style_button = QPushButton("Style…")
         style_button.clicked.connect(lambda: self._pick(self.set_style))
-        from_image = QPushButton("Use the Image panel's picture")
-        from_image.clicked.connect(self.content_from_image_panel)
+        self.gallery = QComboBox()
+        self.gallery.addItem("Gallery…", None)
+        for path in sorted(GALLERY.glob("*.png")):
+            self.gallery.addItem(path.stem.replace("-", " "), path)
+        self.gallery.activated.connect(self._gallery_picked)
+        blend_button = QPushButton("Blend with…")
+        blend_button.clicked.connect(lambda: self._pick(self.set_blend))
+        no_blend = QPushButton("No blend")
+        no_blend.clicked.connect(lambda: self.set_blend(None))
         self.before = QCheckBox("Show the photo (before)")
         self.before.toggled.connect(self._show_result)
         grid = QGridLayout()
-        for column, (box, buttons) in enumerate(
-            (
-                (self.content_box, (content_button, from_image)),
-                (self.style_box, (style_button,)),
-                (self.result_box, (self.before,)),
-            )
-        ):
+        columns = (
+            (self.content_box, (content_button, paste, from_image)),
+            (self.style_box, (style_button, self.gallery)),
+            (self.result_box, (self.before,)),
+        )
+        for column, (box, buttons) in enumerate(columns):
             grid.addWidget(box, 0, column)
             row = QHBoxLayout()
             for widget in buttons:
                 row.addWidget(widget)
             grid.addLayout(row, 1, column)
-        self.method = QComboBox()
-        self.method.addItem("Optimisation (Gatys et al.)", "optimize")
-        self.method.addItem("Fast (AdaIN): needs the adain-style model", "fast")
-        self.strength = QDoubleSpinBox(minimum=0.0, maximum=100.0, value=1.0, singleStep=0.25)
+        blend_row = QHBoxLayout()
+        blend_row.addWidget(self.blend_box)
+        blend_buttons = QVBoxLayout()
+        blend_buttons.addWidget(blend_button)
+        blend_buttons.addWidget(no_blend)
+        blend_buttons.addStretch(1)
+        blend_row.addLayout(blend_buttons)
+        grid.addLayout(blend_row, 2, 1)
+        self.method_label = QLabel()
+        self.strength = self._percent_slider(100)
+        self.strength_label = QLabel()
+        self.blend_weight = self._percent_slider(50)
+        self.blend_label = QLabel()
         self.keep_colors = QCheckBox("Keep the photo's colours")
-        self.side = QSpinBox(minimum=64, maximum=2048, value=384, singleStep=64)
+        self.color_method = QComboBox()
+        self.color_method.addItem("by luminance transfer", "luminance")
+        self.color_method.addItem("by matching the style's colours", "match")
+        self.keep_colors.toggled.connect(self._settings_changed)
+        self.color_method.currentIndexChanged.connect(self._settings_changed)
+        self.side = QSpinBox(minimum=64, maximum=2048, value=512, singleStep=64)
+        self.side.editingFinished.connect(self._settings_changed)
         self.iterations = QSpinBox(minimum=1, maximum=5000, value=150, singleStep=25)
         self.seed = QSpinBox(minimum=0, maximum=SPIN_MAX_SEED, value=0)
         form = QFormLayout()
-        form.addRow("Features", self.model_box)
-        form.addRow("Method", self.method)
-        form.addRow("Style strength", self.strength)
+        form.addRow("Model", self.model_box)
+        form.addRow("Method", self.method_label)
+        form.addRow(self.strength_label, self.strength)
+        form.addRow(self.blend_label, self.blend_weight)
         form.addRow("", self.keep_colors)
+        form.addRow("", self.color_method)
         form.addRow("Size (longer side)", self.side)
         form.addRow("Iterations", self.iterations)
-        form.addRow("Seed", self.seed)
+        form.addRow("Seed (start picture)", self.seed)
+        self._optimise_only = (self.iterations, self.seed)
         self.go = QPushButton("Stylize")
         self.go.setShortcut("Ctrl+Return")
         self.go.clicked.connect(self.stylize)
@@ -160,9 +210,39 @@ class StylePanel(ModelPanel):
         side_layout.addLayout(form)
         side_layout.addStretch(1)
         self._lay_out(main, side)
+        self._update_labels()
+
+    def _percent_slider(self, value: int) -> QSlider:
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setRange(0, PERCENT)
+        slider.setValue(value)
+        slider.valueChanged.connect(self._update_labels)
+        slider.valueChanged.connect(self._settings_changed)
+        return slider
+
+    def _update_labels(self, *_: object) -> None:
+        self.strength_label.setText(f"Style strength {self.strength.value()} %")
+        self.blend_label.setText(f"Second style {self.blend_weight.value()} %")
+
+    @property
+    def method(self) -> str:
+        """The chosen model's method: AdaIN decoders are fast, feature networks optimise."""
+        model_id = self.model_box.currentData()
+        if model_id is None:
+            return "optimize"
+        family = self.runtime.catalog.get(str(model_id)).family
+        return "fast" if family == "adain" else "optimize"
 
     def _model_picked(self, index: int) -> None:
-        pass  # one feature network serves both methods; nothing to reload
+        fast = self.method == "fast"
+        self.method_label.setText(
+            "fast: one pass, follows the sliders (AdaIN)"
+            if fast
+            else "optimisation: iterates on the picture (Gatys et al.)"
+        )
+        for widget in self._optimise_only:
+            widget.setEnabled(not fast)
+        self._settings_changed()
 
     # -- pictures -------------------------------------------------------------------------
     def _pick(self, setter) -> None:
@@ -181,40 +261,107 @@ class StylePanel(ModelPanel):
     def set_content(self, path: Path) -> None:
         if self._load_box(self.content_box, path):
             self.content_path = path
+            self._settings_changed()
 
     def set_style(self, path: Path) -> None:
         if self._load_box(self.style_box, path):
             self.style_path = path
+            self._settings_changed()
+
+    def set_blend(self, path: Path | None) -> None:
+        """A second style to blend in by the blend weight; None blends nothing."""
+        if path is None:
+            self.blend_path = None
+            self.blend_box.show_pixmap(None)
+            self.blend_box.setText("Blend in a\nsecond style\n(drop it here)")
+        elif self._load_box(self.blend_box, path):
+            self.blend_path = path
+        self._settings_changed()
+
+    def _gallery_picked(self, index: int) -> None:
+        path = self.gallery.itemData(index)
+        if path is not None:
+            self.set_style(Path(path))
+
+    def _keep_picture(self, save, stem: str) -> Path:
+        """A pasted or generated picture saved where its settings can name it."""
+        path = Path(tempfile.mkdtemp(prefix="latent-studio-")) / f"{stem}.png"
+        save(path)
+        return path
+
+    def content_from_clipboard(self) -> None:
+        clipboard = QGuiApplication.clipboard()
+        mime = clipboard.mimeData()
+        if mime is not None and mime.hasUrls() and mime.urls()[0].isLocalFile():
+            self.set_content(Path(mime.urls()[0].toLocalFile()))
+            return
+        image = clipboard.image()
+        if image.isNull():
+            self.failed.emit("Style", "the clipboard holds no picture")
+            return
+        self.set_content(self._keep_picture(lambda path: image.save(str(path)), "pasted"))
 
     def content_from_image_panel(self) -> None:
         result = self.current_image() if self.current_image else None
         if result is None:
             self.failed.emit("Style", "the Image panel has no picture yet")
             return
-        folder = Path(tempfile.mkdtemp(prefix="latent-studio-"))
-        path = folder / f"{result.request.model_id}-seed{result.request.seed}.png"
-        write_image(path, result.pixels, result.provenance)
-        self.set_content(path)
+        stem = f"{result.request.model_id}-seed{result.request.seed}"
+        self.set_content(
+            self._keep_picture(
+                lambda path: write_image(path, result.pixels, result.provenance), stem
+            )
+        )
 
     # -- running --------------------------------------------------------------------------
     def current_request(self) -> StyleRequest:
         if self.content_path is None or self.style_path is None:
             raise StudioError("choose a content photo and a style picture first")
+        blend: tuple[tuple[str, str, float], ...] = ()
+        weight = self.blend_weight.value() / PERCENT
+        if self.blend_path is not None and weight > 0:
+            blend = ((str(self.blend_path), file_sha256(self.blend_path), weight),)
+        fast = self.method == "fast"
         return StyleRequest(
             content=str(self.content_path),
             content_sha256=file_sha256(self.content_path),
             style=str(self.style_path),
             style_sha256=file_sha256(self.style_path),
             model_id=str(self.model_box.currentData() or "vgg16-features"),
-            method=str(self.method.currentData()),
-            strength=self.strength.value(),
+            method=self.method,
+            strength=self.strength.value() / PERCENT,
             keep_colors=self.keep_colors.isChecked(),
+            color_method=str(self.color_method.currentData()),
+            blend=blend,
             size=self.side.value(),
-            iterations=self.iterations.value(),
-            seed=self.seed.value(),
+            iterations=150 if fast else self.iterations.value(),
+            seed=0 if fast else self.seed.value(),
         )
 
+    def _settings_changed(self, *_: object) -> None:
+        """The fast method previews every change; the optimisation waits for Stylize."""
+        if self.method == "fast" and self.content_path and self.style_path and not self.running:
+            self.preview()
+
+    def preview(self) -> None:
+        """Render the current settings in the interactive lane (the newest request wins)."""
+        try:
+            request = self.current_request()
+        except (StudioError, OSError) as exc:
+            self.failed.emit("Style", str(exc))
+            return
+        ticket = self.engine.submit_interactive(
+            request, lambda: self.runtime.style_job(request), self.bridge
+        )
+        if ticket is not None:
+            self._preview = ticket
+            self.progress.setFormat("rendering…")
+
     def stylize(self) -> None:
+        if self.method == "fast":
+            self.engine.forget_last_request()  # Stylize renders again even if nothing changed
+            self.preview()
+            return
         try:
             request = self.current_request()
         except (StudioError, OSError) as exc:
@@ -224,6 +371,9 @@ class StylePanel(ModelPanel):
         self.progress.setValue(0)
         self.progress.setFormat("loading…")
         self._submit(lambda: self.runtime.style_job(request))
+
+    def _is_preview(self, ticket: Ticket) -> bool:
+        return self._preview is not None and ticket.generation == self._preview.generation
 
     def _on_progress(self, ticket: Ticket, progress: Progress) -> None:
         if not self._mine(ticket) or progress.partial is None:
@@ -241,29 +391,37 @@ class StylePanel(ModelPanel):
             self.result_box.show_pixmap(QPixmap.fromImage(to_qimage(self.result.pixels)))
 
     def _finish(self, result: ImageResult | None) -> None:
-        self._job_ended()
         if result is not None:
             self.result = result
             self._show_result()
             self.rendered.emit(result)
 
     def _on_result(self, ticket: Ticket, result: ImageResult) -> None:
+        if not (self._mine(ticket) or self._is_preview(ticket)):
+            return
         if self._mine(ticket):
-            self.progress.setValue(100)
-            self.progress.setFormat(f"done in {result.seconds:.1f} s")
-            self.status.emit(f"stylized in {result.seconds:.1f} s · torch · optimisation")
-            self._finish(result)
+            self._job_ended()
+        request = result.request
+        method = "fast (AdaIN)" if request.method == "fast" else "optimisation"
+        self.progress.setValue(100)
+        self.progress.setFormat(f"done in {result.seconds:.2f} s")
+        self.status.emit(
+            f"stylized in {result.seconds:.2f} s · {result.provenance.backend} · {method}"
+        )
+        self._finish(result)
 
     def _on_cancelled(self, ticket: Ticket) -> None:
         if self._mine(ticket):
+            self._job_ended()
             step = self._partial.provenance.preview_step if self._partial else None
             self.progress.setFormat(f"stopped at iteration {step}" if step else "stopped")
             self._finish(self._partial)
 
     def _on_error(self, ticket: Ticket, error: BaseException) -> None:
-        if self._mine(ticket):
+        if self._mine(ticket) or self._is_preview(ticket):
+            if self._mine(ticket):
+                self._job_ended()
             self.progress.setFormat("failed")
-            self._finish(None)
             self.failed.emit("Style", str(error))
 
     # -- files ----------------------------------------------------------------------------
@@ -277,13 +435,23 @@ class StylePanel(ModelPanel):
         request = provenance.request
         if not isinstance(request, StyleRequest):
             return None
-        missing = [p for p in (request.content, request.style) if not Path(p).is_file()]
-        for path, setter in ((request.content, self.set_content), (request.style, self.set_style)):
+        paths = [request.content, *(path for path, _, _ in request.styles())]
+        missing = [path for path in paths if not Path(path).is_file()]
+        self.set_model(request.model_id)
+        self.keep_colors.blockSignals(True)  # one preview at the end, not one per control
+        for setter, path in zip(
+            (self.set_content, self.set_style, self.set_blend), paths, strict=False
+        ):
             if Path(path).is_file():
                 setter(Path(path))
-        self.method.setCurrentIndex(max(0, self.method.findData(request.method)))
-        self.strength.setValue(request.strength)
+        if not request.blend:
+            self.set_blend(None)
+        else:
+            self.blend_weight.setValue(round(request.blend[0][2] * PERCENT))
+        self.strength.setValue(round(request.strength * PERCENT))
         self.keep_colors.setChecked(request.keep_colors)
+        self.keep_colors.blockSignals(False)
+        self.color_method.setCurrentIndex(max(0, self.color_method.findData(request.color_method)))
         self.side.setValue(request.size)
         self.iterations.setValue(request.iterations)
         self.seed.setValue(min(request.seed, SPIN_MAX_SEED))
