@@ -135,6 +135,31 @@ def test_style_requests_validate_blends_and_round_trip(pictures) -> None:
         )
 
 
+def test_cli_stylizes_fast_with_a_blend(pictures, tiny_adain_folder, tmp_path, monkeypatch):
+    from studio.cli import main
+    from studio.media.image import read_image
+
+    monkeypatch.setenv("LATENT_STUDIO_MODELS", str(tiny_adain_folder.parent))
+    photo, stripes, dots = pictures
+    out = tmp_path / "fast.png"
+    args = ["stylize", "--content", str(photo), "--style", str(stripes), "--method", "fast"]
+    options = ["--model", "tiny-adain", "--blend", f"{dots}=0.3", "--strength", "0.7"]
+    colours = ["--keep-colors", "--color-method", "match", "--size", "48"]
+    assert main([*args, *options, *colours, "--out", str(out)]) == 0
+    pixels, provenance = read_image(out)
+    assert pixels.shape == (34, 48, 3) and provenance is not None
+    assert provenance.request == request(
+        photo,
+        stripes,
+        blend=((str(dots), file_sha256(dots), 0.3),),
+        strength=0.7,
+        keep_colors=True,
+        color_method="match",
+        size=48,
+    )
+    assert main([*args, "--strength", "3", "--out", str(tmp_path / "x.png")]) == 2
+
+
 # -- the panel ---------------------------------------------------------------------------------
 def test_style_panel_previews_the_fast_method_as_the_sliders_move(
     qtbot, open_window, tiny_gan_folder, tiny_adain_folder, pictures, tmp_path
