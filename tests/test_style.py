@@ -162,3 +162,16 @@ def test_style_panel_takes_the_image_panel_picture_as_content(
     window.style_panel.content_from_image_panel()
     assert window.style_panel.content_path is not None
     assert window.style_panel.content_path.name.startswith("tiny-gan-seed")
+
+
+def test_optimisation_keeps_colours_by_matching_the_style_colours(runtime, pictures) -> None:
+    photo, stripes, _ = pictures
+    settings = {"keep_colors": True, "iterations": 2}
+    luminance = run_to_completion(runtime.style_job(request(photo, stripes, **settings)))
+    matched = run_to_completion(
+        runtime.style_job(request(photo, stripes, color_method="match", **settings))
+    )
+    assert not np.array_equal(luminance.pixels, matched.pixels)
+    # the photo's mean colour survives either way
+    original = np.asarray(Image.open(photo).resize((48, 38)), float).mean((0, 1))
+    assert np.abs(matched.pixels.mean((0, 1)) - original).max() < 40

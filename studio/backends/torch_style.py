@@ -4,19 +4,29 @@ The picture itself is optimised so that its relu4_1 matches the content photo's 
 matrices of relu1_1 .. relu4_1 match the style image's. This needs gradients through the
 feature network, so it runs in PyTorch; ONNX Runtime only runs networks forward. torch is
 imported when a job starts, never at launch.
+
+Large pictures go coarse-to-fine (Gatys et al. 2017, "Controlling perceptual factors", sec. 5):
+most iterations run at half size, where one costs a quarter, and their result, upsampled, is
+where the full size starts; the coarse stage also lays out the style's larger structures.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator
 
 import numpy as np
+from PIL import Image
 
 from studio.core.errors import ModelError
 from studio.core.manifest import NetworkSpec
 
 # (iteration, total loss, current picture (H, W, 3) float32 in [0, 1])
 StyleSteps = Generator[tuple[int, float, np.ndarray], None, np.ndarray]
+
+COARSE_ABOVE = 512  # a longer side above this is first optimised at half size
+COARSE_SHARE = 2 / 3  # of a stage's iterations, spent at the half size before it
+MIN_SIDE = 16  # shortest side worth optimising (relu4_1 is 1/8 of it) and the runtime's minimum
 
 
 def gram(features):  # torch.Tensor -> torch.Tensor; untyped so torch stays a lazy import
@@ -34,11 +44,13 @@ def optimize_style(
     iterations: int,
     seed: int,
     threads: int | None = None,
+    init: np.ndarray | None = None,
 ) -> StyleSteps:
     """content (H, W, 3), style (h, w, 3) float32 RGB in [0, 1] -> yields after every loss
     evaluation (L-BFGS, one evaluation per step, so each yield is a cancellation point) and
-    returns the stylised (H, W, 3). `seed` draws the small noise added to the content photo
-    that the optimisation starts from. Layers weigh the same whatever their scale."""
+    returns the stylised (H, W, 3). The optimisation starts from `init` (H, W, 3) float32 in
+    [0, 1] when given (a coarser result, upsampled), else from the content photo plus a small
+    noise drawn from `seed`. Layers weigh the same whatever their scale."""
     import torch
     from safetensors.torch import load_file
     from torch.nn import functional as F
@@ -65,8 +77,14 @@ def optimize_style(
     style_scales = [
         style_weight / g.pow(2).mean().item() / len(style_targets) for g in style_targets
     ]
-    noise = torch.from_numpy(np.random.default_rng(seed).normal(0, 0.02, content_t.shape))
-    image = (content_t + noise.float()).clamp(0, 1).contiguous().requires_grad_(True)
+    if init is None:
+        noise = torch.from_numpy(np.random.default_rng(seed).normal(0, 0.02, content_t.shape))
+        start = content_t + noise.float()
+    elif init.shape != content.shape:
+        raise ValueError(f"init is {init.shape}, the content {content.shape}")
+    else:
+        start = tensor(init)
+    image = start.clamp(0, 1).contiguous().requires_grad_(True)
     optimiser = torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=20)
     last = [0.0]
 
@@ -87,3 +105,73 @@ def optimize_style(
         optimiser.step(closure)  # type: ignore[no-untyped-call]
         yield iteration, last[0], picture()
     return picture()
+
+
+def resize(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(h, w, 3) float in [0, 1] -> (height, width, 3) float32 in [0, 1]: PIL bicubic (with
+    its antialiasing when shrinking) on each channel in float, so nothing is rounded to 8 bits
+    between stages."""
+    if rgb.shape[:2] == (height, width):
+        return np.asarray(rgb, np.float32)
+    channels = [
+        Image.fromarray(np.ascontiguousarray(rgb[..., c], np.float32)).resize(
+            (width, height), Image.Resampling.BICUBIC
+        )
+        for c in range(3)
+    ]
+    return np.clip(np.stack([np.asarray(c) for c in channels], -1), 0.0, 1.0)
+
+
+def stages(height: int, width: int, iterations: int) -> list[tuple[int, int, int]]:
+    """The schedule, coarsest first: (height, width, iterations) per stage. A longer side above
+    COARSE_ABOVE spends COARSE_SHARE of its iterations at half size first, recursively; every
+    stage keeps at least one iteration and a shorter side of at least MIN_SIDE."""
+    half = ((height + 1) // 2, (width + 1) // 2)
+    if max(height, width) <= COARSE_ABOVE or iterations < 2 or min(half) < MIN_SIDE:
+        return [(height, width, iterations)]
+    coarse = min(iterations - 1, max(1, round(iterations * COARSE_SHARE)))
+    return [*stages(*half, coarse), (height, width, iterations - coarse)]
+
+
+def optimize_coarse_to_fine(
+    spec: NetworkSpec,
+    content: np.ndarray,
+    style: np.ndarray,
+    style_weight: float,
+    iterations: int,
+    seed: int,
+    threads: int | None = None,
+) -> StyleSteps:
+    """As `optimize_style`, over the `stages` schedule: the style picture shrinks with the
+    content (its strokes keep their size relative to the picture), and each stage starts from
+    the previous result upsampled. Yields (iteration out of `iterations` over all stages, loss
+    at that stage's size, picture upsampled to the content's (H, W, 3)); returns (H, W, 3)."""
+    height, width = content.shape[:2]
+    picture: np.ndarray | None = None
+    done = 0
+    for stage_height, stage_width, stage_iterations in stages(height, width, iterations):
+        scale = max(stage_height, stage_width) / max(height, width)
+        style_shape = (round(style.shape[0] * scale), round(style.shape[1] * scale))
+        stage_style = style if min(style_shape) < MIN_SIDE else resize(style, *style_shape)
+        init = None if picture is None else resize(picture, stage_height, stage_width)
+        steps = optimize_style(
+            spec,
+            resize(content, stage_height, stage_width),
+            stage_style,
+            style_weight,
+            stage_iterations,
+            seed,
+            threads,
+            init,
+        )
+        with contextlib.closing(steps):  # a cancel (close) here stops the stage too
+            while True:
+                try:
+                    iteration, loss, current = next(steps)
+                except StopIteration as finished:
+                    picture = finished.value
+                    break
+                yield done + iteration, loss, resize(current, height, width)
+        done += stage_iterations
+    assert picture is not None  # stages() gives at least one stage
+    return picture

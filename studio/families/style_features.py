@@ -16,6 +16,7 @@ from studio.core.errors import RequestError
 from studio.core.results import ImageResult, Progress
 from studio.core.style_request import StyleRequest
 from studio.families.base import Family, ImageJob
+from studio.families.colour import match_colours
 
 
 class StyleFeaturesFamily(Family):
@@ -49,18 +50,20 @@ def stylize(
     threads: int | None = None,
 ) -> ImageJob:
     """content, style (H, W, 3) uint8 at their working sizes -> the stylised picture, with a
-    preview at every iteration (each is a cancellation point)."""
-    from studio.backends.torch_style import optimize_style
+    preview at every iteration (each is a cancellation point). Longer sides above 512 px go
+    coarse-to-fine (torch_style.stages); previews always have the content's size and count
+    iterations over all stages."""
+    from studio.backends.torch_style import optimize_coarse_to_fine
 
     if request.method != "optimize":
-        raise RequestError(
-            "the fast method needs a trained AdaIN decoder (adain-style), which is not bundled "
-            "yet; use the optimisation method"
-        )
+        raise RequestError(f"{family.manifest.id} optimises; the fast method needs an AdaIN model")
     started = time.perf_counter()
     spec = family.manifest.networks["features"]
     photo = content.astype(np.float32) / 255.0
-    steps = optimize_style(
+    match = request.keep_colors and request.color_method == "match"
+    if match:  # the style recoloured first: the optimisation then keeps the photo's colours
+        style = match_colours(style, content)
+    steps = optimize_coarse_to_fine(
         spec,
         photo,
         style.astype(np.float32) / 255.0,
@@ -72,7 +75,7 @@ def stylize(
     provenance = family.provenance(request, family.sessions["features"])  # a torch session
 
     def finish(picture: np.ndarray, iteration: int | None) -> ImageResult:
-        if request.keep_colors:
+        if request.keep_colors and not match:
             picture = keep_colours(picture, photo)
         pixels = (picture * 255).round().astype(np.uint8)
         step = replace(provenance, preview_step=iteration)
