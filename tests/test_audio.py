@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PySide6.QtCore import Qt
 
 from studio.cli import main
 from studio.core.audio_request import AudioRequest
 from studio.core.catalog import Catalog
+from studio.core.corners import corner_mix, fit_corners
 from studio.core.errors import MediaError, RequestError
 from studio.engine.run import run_to_completion
 from studio.engine.runtime import ModelRuntime
@@ -206,6 +208,87 @@ def test_panel_morphs_generates_and_exports_a_flac_that_restores(
     assert window.open_file(path)
     assert panel.morph.value() == 25 and panel.pitch.value() == 64
     assert panel.current_request() == result.request
+
+
+def test_the_xy_pad_and_the_two_sliders_move_together(qtbot, window: MainWindow) -> None:
+    panel = window.audio_panel
+    window.choose_model("tiny-wavenet")
+    pad = panel.pad
+    # by default the bottom row repeats the top one: a plain morph A -> B
+    assert panel.instrument_c.currentText() == "(same as A)"
+    assert panel.instrument_d.currentText() == "(same as B)"
+    assert pad.corners == ("Piano", "Violin", "Piano", "Violin")
+    assert pad.width() >= 160 and pad.height() >= 160
+    qtbot.mousePress(pad, Qt.MouseButton.LeftButton, pos=pad.point_at(0.1, 0.1).toPoint())
+    with qtbot.waitSignal(pad.moved) as moved:
+        qtbot.mouseMove(pad, pad.point_at(0.7, 0.3).toPoint())
+    qtbot.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=pad.point_at(0.7, 0.3).toPoint())
+    x, y = moved.args
+    assert x == pytest.approx(0.7, abs=0.02) and y == pytest.approx(0.3, abs=0.02)
+    assert panel.morph.value() == round(x * 100) and panel.morph_y.value() == round(y * 100)
+    qtbot.mousePress(pad, Qt.MouseButton.LeftButton, pos=pad.point_at(1.5, -1).toPoint())
+    assert (panel.morph.value(), panel.morph_y.value()) == (100, 0)  # held to the square
+    panel.morph.setValue(40)
+    panel.morph_y.setValue(80)
+    assert pad.position == (0.4, 0.8)
+    panel.instrument_c.setCurrentText("Flute")
+    assert pad.corners == ("Piano", "Violin", "Flute", "Violin")
+
+
+def test_four_corners_mix_bilinearly_and_a_flac_restores_them(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    panel = window.audio_panel
+    window.choose_model("tiny-wavenet")
+    panel.instrument_a.setCurrentText("Piano")
+    panel.instrument_b.setCurrentText("Violin")
+    panel.instrument_c.setCurrentText("Flute")
+    panel.instrument_d.setCurrentText("Violin")
+    panel.morph.setValue(25)
+    panel.morph_y.setValue(50)
+    panel.seconds.setValue(0.2)
+    # A (1-x)(1-y) = 0.375, B x(1-y) + D xy = 0.25, C (1-x)y = 0.375
+    assert dict(panel.current_request().mix) == {"Piano": 0.375, "Violin": 0.25, "Flute": 0.375}
+    with qtbot.waitSignal(panel.rendered, timeout=TIMEOUT) as rendered:
+        panel.generate_button.click()
+    request = rendered.args[0].request
+    assert request == panel.current_request()
+    path = tmp_path / "corners.flac"
+    assert window.export_audio_to(path)
+    panel.instrument_c.setCurrentIndex(0)  # back to a morph Piano -> Violin
+    panel.instrument_d.setCurrentText("Flute")
+    panel.morph.setValue(90)
+    panel.morph_y.setValue(0)
+    assert window.open_file(path)
+    assert panel.corners() == ("Piano", "Violin", "Flute", "Violin")
+    assert panel.instrument_d.currentText() == "(same as B)"  # the same corner, said shorter
+    assert (panel.morph.value(), panel.morph_y.value()) == (25, 50)
+    assert panel.pad.position == (0.25, 0.5)
+    assert panel.current_request() == request
+    # two instruments go back to a morph on the top row
+    panel.apply_request(AudioRequest("tiny-wavenet", mix=(("Flute", 0.3), ("Piano", 0.7))))
+    assert panel.corners() == ("Flute", "Piano", "Flute", "Piano")
+    assert (panel.morph.value(), panel.morph_y.value()) == (70, 0)
+
+
+def test_fit_corners_finds_the_corners_and_position_of_a_four_way_mix() -> None:
+    top = ("Piano", "Violin", "Piano", "Violin")
+    backwards = ("Violin", "Piano", "Oboe", "Flute")
+    placements = [
+        (("Violin", "Oboe", "Piano", "Flute"), 37, 42),  # four instruments
+        (("Piano", "Flute", "Oboe", "Piano"), 8, 45),  # one on a diagonal: two solutions
+        (("Oboe", "Oboe", "Flute", "Piano"), 63, 99),  # one on a row
+    ]
+    for corners, x, y in placements:
+        mix = corner_mix(corners, x / 100, y / 100)
+        assert sum(mix.values()) == pytest.approx(1.0)
+        assert fit_corners(mix, corners) == (corners, x, y)  # the current corners are kept
+        for current in (top, backwards):
+            found, fx, fy = fit_corners(mix, current)
+            assert corner_mix(found, fx / 100, fy / 100) == mix  # bit for bit
+    # more than four: the four heaviest, as near as the pad gets
+    found, fx, fy = fit_corners({"Piano": 3, "Violin": 2, "Oboe": 1, "Flute": 1.5, "Tuba": 3}, top)
+    assert "Oboe" not in found and found[:2] == ("Piano", "Violin")
 
 
 def test_yin_finds_the_pitch_of_a_harmonic_tone_and_none_in_noise() -> None:

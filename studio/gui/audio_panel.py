@@ -1,5 +1,9 @@
 """The Audio panel: pick or morph instruments, a pitch, generate a note, see it, hear it.
 
+The timbre is a bilinear morph between four corner instruments (A top-left, B top-right,
+C bottom-left, D bottom-right): x moves from the left column to the right one, y from the top
+row to the bottom one. C and D repeat A and B by default, which leaves a morph A -> B.
+
 A note renders in the engine's batch lane (the rest of the window stays live); the waveform
 grows as blocks arrive, the spectrogram follows at the end. Stop keeps what was rendered.
 Playback goes through `Player`, which says once why it is off when there is no device.
@@ -31,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.audio_request import AudioRequest
+from studio.core.corners import MORPH_STEPS, Corners, corner_mix, fit_corners
 from studio.core.errors import StudioError
 from studio.core.note_sets import SETS
 from studio.core.pitch import note_name
@@ -38,14 +43,13 @@ from studio.core.provenance import Provenance
 from studio.core.results import AudioProgress, AudioResult
 from studio.engine.runtime import AudioControls, ModelRuntime, audio_controls
 from studio.engine.scheduler import Engine, Ticket
-from studio.gui.audio_views import Keyboard, SpectrogramView, WaveformView
+from studio.gui.audio_views import Keyboard, SpectrogramView, WaveformView, XYPad
 from studio.gui.bridge import EngineBridge
 from studio.gui.image_panel import SPIN_MAX_SEED
 from studio.gui.model_panel import ModelPanel
 from studio.gui.playback import Player
 from studio.media.audio import write_audio
 
-MORPH_STEPS = 100
 TIMBRE_SLIDERS = 3  # the first principal directions of the timbre space
 SLIDER_STEPS = 100  # per standard deviation
 
@@ -82,9 +86,21 @@ class AudioPanel(ModelPanel):
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
         self.instrument_a, self.instrument_b = QComboBox(), QComboBox()
+        # the first entry of C and D repeats the corner above: a plain morph A -> B
+        self.instrument_c, self.instrument_d = QComboBox(), QComboBox()
+        for box in self._corner_boxes():
+            box.currentIndexChanged.connect(self._corners_changed)
         self.morph = QSlider(Qt.Orientation.Horizontal)
         self.morph.setRange(0, MORPH_STEPS)
-        self.morph.setToolTip("Morph: 0 = instrument A, 100 = instrument B")
+        self.morph.setToolTip("Morph: 0 = instrument A, 100 = instrument B (x on the pad)")
+        self.morph_y = QSlider(Qt.Orientation.Horizontal)
+        self.morph_y.setRange(0, MORPH_STEPS)
+        self.morph_y.setToolTip("Morph: 0 = the top row A, B; 100 = the bottom row C, D")
+        self.pad = XYPad()
+        self.pad.setToolTip("Drag between the four instruments")
+        self.morph.valueChanged.connect(self._morph_moved)
+        self.morph_y.valueChanged.connect(self._morph_moved)
+        self.pad.moved.connect(self._pad_moved)
         self.timbre_sliders: list[QSlider] = []
         timbre_grid = QGridLayout()
         for k in range(TIMBRE_SLIDERS):
@@ -119,7 +135,11 @@ class AudioPanel(ModelPanel):
         form.addRow("Model", self.model_box)
         form.addRow("Instrument A", self.instrument_a)
         form.addRow("Instrument B", self.instrument_b)
+        form.addRow("Instrument C", self.instrument_c)
+        form.addRow("Instrument D", self.instrument_d)
         form.addRow("Morph A → B", self.morph)
+        form.addRow("Morph AB → CD", self.morph_y)
+        form.addRow(self.pad)
         form.addRow("Timbre", timbre_grid)
         form.addRow("Pitch (MIDI)", pitch_row)
         form.addRow("Seconds", self.seconds)
@@ -195,10 +215,15 @@ class AudioPanel(ModelPanel):
             self.controls = None
             self.failed.emit(self.model_box.itemText(index), str(exc))
             return
+        instruments = list(self.controls.instruments)
         for box, pick in ((self.instrument_a, 0), (self.instrument_b, 1)):
             box.clear()
-            box.addItems(list(self.controls.instruments))
+            box.addItems(instruments)
             box.setCurrentIndex(min(pick, box.count() - 1))
+        for box, above in ((self.instrument_c, "A"), (self.instrument_d, "B")):
+            box.clear()
+            box.addItems([f"(same as {above})", *instruments])
+            box.setCurrentIndex(0)
         low, high = self.controls.pitch_range
         self.pitch.setToolTip(
             f"Trained on MIDI {low}..{high} ({note_name(low)}..{note_name(high)})"
@@ -211,12 +236,44 @@ class AudioPanel(ModelPanel):
         self.pitch_name.setText(note_name(note))
         self.keyboard.set_current(note)
 
+    # -- the four corners -----------------------------------------------------------------
+    def _corner_boxes(self) -> tuple[QComboBox, QComboBox, QComboBox, QComboBox]:
+        return self.instrument_a, self.instrument_b, self.instrument_c, self.instrument_d
+
+    def corners(self) -> Corners:
+        """The instruments at A, B, C, D, with "(same as …)" resolved."""
+        a = self.instrument_a.currentText()
+        b = self.instrument_b.currentText() or a
+        c = self.instrument_c.currentText() if self.instrument_c.currentIndex() > 0 else a
+        d = self.instrument_d.currentText() if self.instrument_d.currentIndex() > 0 else b
+        return a, b, c, d
+
+    def _corners_changed(self) -> None:
+        self.pad.set_corners(self.corners())
+
+    def _morph_moved(self) -> None:
+        self.pad.set_position(self.morph.value() / MORPH_STEPS, self.morph_y.value() / MORPH_STEPS)
+
+    def _pad_moved(self, x: float, y: float) -> None:
+        self.morph.setValue(round(x * MORPH_STEPS))
+        self.morph_y.setValue(round(y * MORPH_STEPS))
+
+    def _show_corners(self, corners: Corners) -> None:
+        """Pick `corners` in the boxes; C or D stays (or becomes) "(same as …)" when it
+        repeats the corner above, unless it already names that instrument."""
+        self.instrument_a.setCurrentText(corners[0])
+        self.instrument_b.setCurrentText(corners[1])
+        for box, name, above in (
+            (self.instrument_c, corners[2], corners[0]),
+            (self.instrument_d, corners[3], corners[1]),
+        ):
+            if box.currentText() != name:
+                box.setCurrentIndex(0 if name == above else max(0, box.findText(name)))
+
     def current_request(self) -> AudioRequest:
-        a, b = self.instrument_a.currentText(), self.instrument_b.currentText()
-        weight_b = self.morph.value() / MORPH_STEPS
-        mix: dict[str, float] = {}
-        for name, weight in ((a, 1.0 - weight_b), (b or a, weight_b)):
-            mix[name] = mix.get(name, 0.0) + weight
+        mix = corner_mix(
+            self.corners(), self.morph.value() / MORPH_STEPS, self.morph_y.value() / MORPH_STEPS
+        )
         offsets = {
             f"PC{k + 1}": slider.value() / SLIDER_STEPS
             for k, slider in enumerate(self.timbre_sliders)
@@ -234,18 +291,29 @@ class AudioPanel(ModelPanel):
         )
 
     def apply_request(self, request: AudioRequest) -> None:
-        """Show a request's settings (a dropped export): a mix of up to two instruments."""
+        """Show a request's settings (a dropped export). One or two instruments become a
+        morph A -> B on the top row; three or four go on the corners (see `fit_corners`),
+        more than four are cut to the four heaviest."""
         self.set_model(request.model_id)
-        names = [name for name, _ in request.mix] or [self.instrument_a.itemText(0)]
-        shown = [self.instrument_a.currentText(), self.instrument_b.currentText()]
-        if sorted(set(shown)) != sorted(names):  # keep A and B where they are if they fit
-            shown = [names[0], names[-1]]
-        self.instrument_a.setCurrentText(shown[0])
-        self.instrument_b.setCurrentText(shown[1])
         weights = dict(request.mix)
-        total = sum(weights.values()) or 1.0
-        weight_b = weights.get(shown[1], 0.0) / total if shown[0] != shown[1] else 0.0
-        self.morph.setValue(round(weight_b * MORPH_STEPS))
+        if len(weights) > 2:
+            corners, x, y = fit_corners(weights, self.corners())
+            self._show_corners(corners)
+            self.morph.setValue(x)
+            self.morph_y.setValue(y)
+        else:
+            names = sorted(weights) or [self.instrument_a.itemText(0)]
+            shown = [self.instrument_a.currentText(), self.instrument_b.currentText()]
+            if sorted(set(shown)) != names:  # keep A and B where they are if they fit
+                shown = [names[0], names[-1]]
+            self.instrument_a.setCurrentText(shown[0])
+            self.instrument_b.setCurrentText(shown[1])
+            self.instrument_c.setCurrentIndex(0)
+            self.instrument_d.setCurrentIndex(0)
+            total = sum(weights.values()) or 1.0
+            weight_b = weights.get(shown[1], 0.0) / total if shown[0] != shown[1] else 0.0
+            self.morph.setValue(round(weight_b * MORPH_STEPS))
+            self.morph_y.setValue(0)
         offsets = dict(request.offsets)
         for k, slider in enumerate(self.timbre_sliders):
             slider.setValue(round(offsets.get(f"PC{k + 1}", 0.0) * SLIDER_STEPS))

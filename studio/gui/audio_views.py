@@ -1,10 +1,21 @@
-"""Small widgets of the Audio panel: waveform, spectrogram and a piano keyboard."""
+"""Small widgets of the Audio panel: waveform, spectrogram, a piano keyboard and an XY pad."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from studio.core.pitch import note_name
@@ -152,3 +163,104 @@ class Keyboard(QWidget):
                 painter.drawText(
                     rect.adjusted(2, 0, 0, -3), Qt.AlignmentFlag.AlignBottom, note_name(note)
                 )
+
+
+class XYPad(QWidget):
+    """A square with an instrument at each corner (top-left, top-right, bottom-left,
+    bottom-right) and a dot between them; pressing or dragging moves the dot.
+
+    The position is (x, y) in [0, 1]: x from the left column to the right one, y from the top
+    row to the bottom one. Colours come from the palette, so the pad follows the theme."""
+
+    moved = Signal(float, float)  # x, y in [0, 1], on a press or drag only
+    MARGIN = 6  # pixels around the square, so that the dot is whole at an edge
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(160, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.position = (0.0, 0.0)
+        self.corners: tuple[str, str, str, str] = ("", "", "", "")
+
+    def sizeHint(self) -> QSize:
+        return QSize(200, 200)
+
+    def set_position(self, x: float, y: float) -> None:
+        """Move the dot without emitting `moved` (the sliders drive it this way)."""
+        self.position = (min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0))
+        self.update()
+
+    def set_corners(self, labels: Sequence[str]) -> None:
+        """Four names: top-left, top-right, bottom-left, bottom-right."""
+        a, b, c, d = labels
+        self.corners = (a, b, c, d)
+        self.update()
+
+    def square(self) -> QRectF:
+        """The pad's square in widget pixels, centred."""
+        side = max(1.0, min(self.width(), self.height()) - 2.0 * self.MARGIN)
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def point_at(self, x: float, y: float) -> QPointF:
+        """The widget pixel of pad position (x, y)."""
+        square = self.square()
+        return QPointF(square.left() + x * square.width(), square.top() + y * square.height())
+
+    def _move_to(self, point: QPointF) -> None:
+        square = self.square()
+        x = (point.x() - square.left()) / square.width()
+        y = (point.y() - square.top()) / square.height()
+        self.set_position(x, y)
+        self.moved.emit(*self.position)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._move_to(event.position())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._move_to(event.position())
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        palette = self.palette()
+        text = palette.color(QPalette.ColorRole.Text)
+        accent = palette.color(QPalette.ColorRole.Highlight)
+        square = self.square()
+        painter.fillRect(square, palette.color(QPalette.ColorRole.Base))
+        faint = QColor(text)
+        faint.setAlpha(45)
+        painter.setPen(QPen(faint, 1, Qt.PenStyle.DotLine))
+        for k in (1, 2, 3):  # quarter lines
+            painter.drawLine(self.point_at(k / 4, 0), self.point_at(k / 4, 1))
+            painter.drawLine(self.point_at(0, k / 4), self.point_at(1, k / 4))
+        dot = self.point_at(*self.position)
+        guide = QColor(accent)
+        guide.setAlpha(110)
+        painter.setPen(QPen(guide, 1))
+        painter.drawLine(QPointF(dot.x(), square.top()), QPointF(dot.x(), square.bottom()))
+        painter.drawLine(QPointF(square.left(), dot.y()), QPointF(square.right(), dot.y()))
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
+        painter.drawRect(square)
+        painter.setPen(text)
+        metrics = painter.fontMetrics()
+        cell = square.adjusted(4, 2, -4, -2)
+        width = int(cell.width() / 2) - 2
+        align = Qt.AlignmentFlag
+        for label, where in zip(
+            self.corners,
+            (
+                align.AlignTop | align.AlignLeft,
+                align.AlignTop | align.AlignRight,
+                align.AlignBottom | align.AlignLeft,
+                align.AlignBottom | align.AlignRight,
+            ),
+            strict=True,
+        ):
+            shown = metrics.elidedText(label, Qt.TextElideMode.ElideRight, width)
+            painter.drawText(cell, where, shown)
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Base), 2))
+        painter.setBrush(accent)
+        painter.drawEllipse(dot, 6, 6)
