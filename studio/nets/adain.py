@@ -44,6 +44,9 @@ def adain(content: torch.Tensor, style: torch.Tensor, eps: float = 1e-5) -> torc
 class DecoderConfig:
     in_channels: int = 512  # relu4_1
     width: int = 128  # channels after the first conv; the paper's decoder has 256
+    # relu4_1 of these Caffe-scale VGG weights has std ~10 and peaks over 200: scaled to ~1
+    # inside, or the first layers' ReLUs died within a few hundred steps
+    input_scale: float = 0.1
     # widths then halve at each upsampling: 128 -> 64 -> 32 by default (paper 256 -> 128 -> 64)
 
 
@@ -69,6 +72,10 @@ class Decoder(nn.Module):
             (w // 4, 3, False),
         ]
         convs = [nn.Conv2d(cin, cout, 3) for cin, cout, _ in plan]
+        for conv in convs[:-1]:  # He init: the signal keeps its scale through the ReLUs
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)  # type: ignore[arg-type]
+        nn.init.normal_(convs[-1].weight, std=0.01)
         # the output is a linear image in [0, 1]: start at ImageNet's mean colour, not black,
         # or Adam spends its first ~1,000 steps moving this bias by ~lr a step
         convs[-1].bias = nn.Parameter(torch.tensor([0.485, 0.456, 0.406]))
@@ -78,7 +85,7 @@ class Decoder(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """features (B, in_channels, h, w), h and w >= 2 -> image (B, 3, 8h, 8w), about [0, 1]
         (not clamped: the training loss sees the raw values)."""
-        x = features
+        x = features * self.config.input_scale
         last = len(self.convs) - 1
         for index, (conv, up) in enumerate(zip(self.convs, self.upsample_after, strict=True)):
             x = conv(F.pad(x, (1, 1, 1, 1), mode="reflect"))
