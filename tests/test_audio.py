@@ -291,6 +291,20 @@ def test_fit_corners_finds_the_corners_and_position_of_a_four_way_mix() -> None:
     assert "Oboe" not in found and found[:2] == ("Piano", "Violin")
 
 
+def test_subharmonic_summation_hears_a_pitch_through_noise_that_defeats_yin() -> None:
+    from studio.core.pitch import cents, estimate_f0, harmonic_f0, midi_to_hz
+
+    t = np.arange(8000) / 16_000
+    rng = np.random.default_rng(0)
+    for note in (45, 52, 60, 67, 74):
+        f = float(midi_to_hz(note))
+        tone = sum(np.sin(2 * np.pi * k * f * t + k) / k for k in (1, 2, 3, 4))
+        noisy = tone + rng.normal(0.0, 1.0, len(t))  # noise as loud as the tone
+        assert estimate_f0(noisy) is None
+        assert abs(cents(harmonic_f0(noisy), note)) < 10
+    assert harmonic_f0(np.zeros(8000)) is None
+
+
 def test_yin_finds_the_pitch_of_a_harmonic_tone_and_none_in_noise() -> None:
     from studio.core.pitch import cents, estimate_f0, midi_to_hz
 
