@@ -71,3 +71,19 @@ def open_window(qtbot, tmp_path: Path):
     yield open_with
     for window in opened:
         window.close()
+
+
+@pytest.fixture(scope="session")
+def style_pictures(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """An 80x64 gradient 'photo', a striped 'painting' and an 8x8 picture too small to use."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("style")
+    y, x = np.mgrid[0:64, 0:80]
+    photo = np.stack([x * 3, y * 3, np.full_like(x, 120)], -1).astype(np.uint8)
+    stripes = np.stack([(np.sin(x / 2.0) > 0) * 220, np.full_like(x, 40), (y % 8 < 4) * 200], -1)
+    Image.fromarray(photo).save(folder / "photo.png")
+    Image.fromarray(stripes.astype(np.uint8)).save(folder / "stripes.png")
+    Image.fromarray(photo[:8, :8]).save(folder / "tiny.png")
+    return folder / "photo.png", folder / "stripes.png", folder / "tiny.png"

@@ -41,15 +41,8 @@ def test_decoder_upsamples_relu4_1_back_to_pixels() -> None:
 
 # -- optimisation-based transfer on the bundled VGG --------------------------------------------
 @pytest.fixture(scope="module")
-def pictures(tmp_path_factory) -> tuple:
-    folder = tmp_path_factory.mktemp("style")
-    y, x = np.mgrid[0:64, 0:80]
-    photo = np.stack([x * 3, y * 3, np.full_like(x, 120)], -1).astype(np.uint8)
-    stripes = np.stack([(np.sin(x / 2.0) > 0) * 220, np.full_like(x, 40), (y % 8 < 4) * 200], -1)
-    Image.fromarray(photo).save(folder / "photo.png")
-    Image.fromarray(stripes.astype(np.uint8)).save(folder / "stripes.png")
-    Image.fromarray(photo[:8, :8]).save(folder / "tiny.png")
-    return folder / "photo.png", folder / "stripes.png", folder / "tiny.png"
+def pictures(style_pictures) -> tuple:
+    return style_pictures
 
 
 def request(content, style, **settings) -> StyleRequest:

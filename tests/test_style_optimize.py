@@ -33,14 +33,8 @@ def test_the_schedule_halves_large_sides_and_keeps_every_stage_busy() -> None:
 
 
 @pytest.fixture(scope="module")
-def pictures(tmp_path_factory) -> tuple:
-    folder = tmp_path_factory.mktemp("style-c2f")
-    y, x = np.mgrid[0:64, 0:80]
-    photo = np.stack([x * 3, y * 3, np.full_like(x, 120)], -1).astype(np.uint8)
-    stripes = np.stack([(np.sin(x / 2.0) > 0) * 220, np.full_like(x, 40), (y % 8 < 4) * 200], -1)
-    Image.fromarray(photo).save(folder / "photo.png")
-    Image.fromarray(stripes.astype(np.uint8)).save(folder / "stripes.png")
-    return folder / "photo.png", folder / "stripes.png"
+def pictures(style_pictures) -> tuple:
+    return style_pictures[:2]  # photo and stripes
 
 
 @pytest.fixture(scope="module")
