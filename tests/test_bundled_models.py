@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from studio.backends.base import concrete_shape
 from studio.backends.select import open_session
 from studio.core.audio_request import AudioRequest
 from studio.core.catalog import BUNDLED_MODELS, Catalog
-from studio.core.manifest import verify_sha256
+from studio.core.manifest import file_sha256, verify_sha256
 from studio.core.requests import ImageRequest
+from studio.core.style_request import StyleRequest
 from studio.core.text_request import TextRequest
 from studio.engine.run import run_to_completion
 from studio.engine.runtime import ModelRuntime
 from studio.families.latent_image import LatentImageFamily
 from studio.families.registry import family_for
+from studio.families.style_features import StyleFeaturesFamily
 
 CATALOG = Catalog([(BUNDLED_MODELS, "bundled")])
 IDS = [m.id for m in CATALOG.manifests]
 IMAGE_IDS = [m.id for m in CATALOG.manifests if m.modality == "image"]
 TEXT_IDS = [m.id for m in CATALOG.manifests if m.modality == "text"]
 AUDIO_IDS = [m.id for m in CATALOG.manifests if m.modality == "audio"]
+ADAIN_IDS = [m.id for m in CATALOG.manifests if m.family == "adain"]
 SAMPLED = {"audio", "classes"}  # outputs drawn by inverse CDF: a near-tie may split
 RAW_TOLERANCE = 1e-4  # ONNX Runtime vs torch eager, on the network's raw float output
 
@@ -164,3 +170,48 @@ def test_notes_are_deterministic_per_seed_and_in_range(runtime: ModelRuntime, mo
     assert np.abs(first).max() <= 1.0
     np.testing.assert_array_equal(first, note(seed=3))
     assert not np.array_equal(first, note(seed=4))
+
+
+@pytest.fixture(scope="module")
+def photo_and_painting(tmp_path_factory) -> tuple[Path, Path]:
+    """A 'photo' (soft gradients, a disc, a bar: something with a layout) and the gallery's
+    blue brush strokes."""
+    folder = tmp_path_factory.mktemp("adain")
+    y, x = np.mgrid[0:192, 0:256] / 256
+    photo = np.stack([0.3 + 0.5 * x, 0.6 - 0.3 * y, 0.4 + 0.2 * np.sin(6 * x)], -1)
+    photo[(x - 0.35) ** 2 + (y - 0.35) ** 2 < 0.03] = (0.9, 0.8, 0.2)  # a yellow disc
+    photo[(np.abs(y - 0.6) < 0.05) & (x > 0.5)] = (0.15, 0.1, 0.3)  # a dark bar
+    path = folder / "photo.png"
+    Image.fromarray((photo * 255).astype(np.uint8)).save(path)
+    return path, BUNDLED_MODELS.parent / "assets" / "styles" / "brush-strokes-blue.png"
+
+
+@pytest.mark.parametrize("model_id", ADAIN_IDS)
+def test_adain_moves_the_statistics_to_the_style_and_strength_0_reconstructs(
+    runtime: ModelRuntime, model_id: str, photo_and_painting
+) -> None:
+    photo, painting = photo_and_painting
+
+    def stylise(**settings) -> np.ndarray:
+        request = StyleRequest(
+            str(photo), file_sha256(photo), str(painting), file_sha256(painting),
+            model_id=model_id, method="fast", size=256, **settings,
+        )  # fmt: skip
+        return run_to_completion(runtime.style_job(request)).pixels
+
+    encoder = runtime.family(CATALOG.get(model_id).parameters["encoder_model"])
+    assert isinstance(encoder, StyleFeaturesFamily)
+
+    def statistics(pixels: np.ndarray) -> np.ndarray:
+        """Channel means and stds of relu1_1 .. relu4_1: what AdaIN's style loss compares."""
+        layers = encoder.features(pixels).values()
+        return np.concatenate([np.r_[f[0].mean((1, 2)), f[0].std((1, 2))] for f in layers])
+
+    original = np.asarray(Image.open(photo).convert("RGB"))
+    style = statistics(np.asarray(Image.open(painting).convert("RGB").resize((256, 256))))
+    stylised, plain = stylise(), stylise(strength=0.0)
+    before = np.linalg.norm(statistics(original) - style)
+    after = np.linalg.norm(statistics(stylised) - style)
+    assert after < 0.6 * before, (after, before)  # measured: see the README
+    mse = np.mean((plain.astype(float) - original) ** 2)
+    assert 10 * np.log10(255**2 / mse) > 18  # the decoder's reconstruction of the photo

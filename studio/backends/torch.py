@@ -59,8 +59,11 @@ class TorchSession(Session):
         self._check_declared_shapes()
 
     def _check_declared_shapes(self) -> None:
-        # torch modules do not declare shapes: run a batch of one and compare.
-        probe = {t.name: np.zeros(concrete_shape(t.shape), np.float32) for t in self.spec.inputs}
+        # torch modules do not declare shapes: run a small probe and compare. Free axes are
+        # 2, not 1: a reflection pad (the AdaIN decoder) needs two pixels to reflect.
+        probe = {
+            t.name: np.zeros(concrete_shape(t.shape, batch=2), np.float32) for t in self.spec.inputs
+        }
         for tensor in self.spec.outputs:
             check_shape(self._run(probe)[tensor.name].shape, tensor, f"{self.spec.name} output")
 
