@@ -210,3 +210,29 @@ def test_style_panel_previews_the_fast_method_as_the_sliders_move(
 
 
 TIMEOUT = 20_000
+
+
+def test_grey_and_transparent_pictures_work_and_bad_files_say_why(
+    runtime: ModelRuntime, pictures, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from studio.core.errors import MediaError
+    from studio.media import image as image_module
+
+    photo, stripes, _ = pictures
+    grey, clear = tmp_path / "grey.png", tmp_path / "clear.png"
+    Image.open(photo).convert("L").save(grey)
+    with_alpha = Image.open(stripes).convert("RGBA")
+    with_alpha.putalpha(128)
+    with_alpha.save(clear)
+    result = run_to_completion(runtime.style_job(request(grey, clear)))
+    assert result.pixels.shape == (46, 64, 3)
+    junk, cut = tmp_path / "junk.png", tmp_path / "cut.png"
+    junk.write_bytes(b"not a picture at all")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (60, 84, 3), np.uint8)).save(cut)
+    cut.write_bytes(cut.read_bytes()[:2000])  # noise does not compress: the data is cut off
+    for bad, reason in ((junk, "not an image"), (cut, "damaged or truncated")):
+        with pytest.raises(MediaError, match=reason):
+            run_to_completion(runtime.style_job(request(photo, bad)))
+    monkeypatch.setattr(image_module, "MAX_PIXELS", 1000)
+    with pytest.raises(MediaError, match="larger than"):
+        run_to_completion(runtime.style_job(request(photo, stripes)))
