@@ -13,6 +13,7 @@ from studio.backends.select import open_session
 from studio.core.audio_request import AudioRequest
 from studio.core.catalog import BUNDLED_MODELS, Catalog
 from studio.core.manifest import file_sha256, verify_sha256
+from studio.core.pitch import cents, harmonic_f0
 from studio.core.requests import ImageRequest
 from studio.core.style_request import StyleRequest
 from studio.core.text_request import TextRequest
@@ -21,6 +22,7 @@ from studio.engine.runtime import ModelRuntime
 from studio.families.latent_image import LatentImageFamily
 from studio.families.registry import family_for
 from studio.families.style_features import StyleFeaturesFamily
+from studio.families.wavenet import WaveNetFamily
 
 CATALOG = Catalog([(BUNDLED_MODELS, "bundled")])
 IDS = [m.id for m in CATALOG.manifests]
@@ -215,3 +217,20 @@ def test_adain_moves_the_statistics_to_the_style_and_strength_0_reconstructs(
     assert after < 0.6 * before, (after, before)  # measured: see the README
     mse = np.mean((plain.astype(float) - original) ** 2)
     assert 10 * np.log10(255**2 / mse) > 18  # the decoder's reconstruction of the photo
+
+
+@pytest.mark.parametrize("model_id", AUDIO_IDS)
+def test_notes_sound_at_the_requested_pitch(runtime: ModelRuntime, model_id: str) -> None:
+    """Conditioning matters: a fifth and an octave apart, each note is heard at its pitch."""
+    family = runtime.family(model_id)
+    assert isinstance(family, WaveNetFamily)
+    chosen = [n for n in ("Flute", "Cello", "Electric Piano") if n in family.instruments]
+    for instrument in chosen or list(family.instruments[:2]):
+        heard = {}
+        for pitch in (55, 62, 67):
+            request = AudioRequest(model_id, pitch=pitch, mix={instrument: 1.0}, seconds=0.75)
+            audio = run_to_completion(runtime.audio_job(request)).audio
+            f0 = harmonic_f0(audio[4000:12000])
+            assert f0 is not None and abs(cents(f0, pitch)) < 50, (instrument, pitch, f0)
+            heard[pitch] = f0
+        assert heard[55] < heard[62] < heard[67]
