@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication
 from studio.core.catalog import Catalog
 from studio.gui.app import dark_palette
 from studio.gui.main_window import MainWindow
+from studio.gui.style_panel import GALLERY
 
 
 def main() -> None:
@@ -93,12 +94,16 @@ def shoot_text(app: QApplication, window: MainWindow, model_id: str, out: Path) 
 
 
 def shoot_audio(app: QApplication, window: MainWindow, model_id: str, out: Path) -> None:
-    """A note morphed between two instruments, its waveform and spectrogram."""
+    """A note morphed between four instruments on the XY pad, its waveform and spectrogram."""
     panel = window.audio_panel
     window.choose_model(model_id)
-    panel.instrument_b.setCurrentIndex(min(5, panel.instrument_b.count() - 1))
-    panel.morph.setValue(40)
-    panel.pitch.setValue(57)
+    panel.instrument_a.setCurrentText("Flute")
+    panel.instrument_b.setCurrentText("Violin")
+    panel.instrument_c.setCurrentText("Church Organ")
+    panel.instrument_d.setCurrentText("Clarinet")
+    panel.morph.setValue(30)
+    panel.morph_y.setValue(25)
+    panel.pitch.setValue(60)
     panel.rendered.connect(
         lambda *_: QTimer.singleShot(300, lambda: (window.grab().save(str(out)), app.quit()))
     )
@@ -107,17 +112,25 @@ def shoot_audio(app: QApplication, window: MainWindow, model_id: str, out: Path)
 
 
 def shoot_style(app: QApplication, window: MainWindow, content: Path, style: Path, out: Path):
-    """A photo optimised toward a style picture, side by side."""
+    """A photo in the style of a picture by the fast method (AdaIN), a second style blended in
+    a little, side by side."""
     panel = window.style_panel
     window.tabs.setCurrentWidget(panel)
+    panel.set_model("adain-style")
+    panel.side.setValue(512)
+    panel.strength.setValue(85)
+    panel.blend_weight.setValue(25)
     panel.set_content(content)
     panel.set_style(style)
-    panel.side.setValue(256)
-    panel.iterations.setValue(60)
-    panel.rendered.connect(
-        lambda *_: QTimer.singleShot(300, lambda: (window.grab().save(str(out)), app.quit()))
-    )
-    QTimer.singleShot(300, panel.stylize)
+    panel.set_blend(sorted(GALLERY.glob("mosaic-*.png"))[0])
+    shots = []
+
+    def shoot(*_: object) -> None:
+        shots.append(1)
+        if len(shots) == 1:  # the last setting's render: wait a moment for a stale one
+            QTimer.singleShot(1500, lambda: (window.grab().save(str(out)), app.quit()))
+
+    panel.rendered.connect(shoot)
     app.exec()
 
 
