@@ -120,7 +120,8 @@ class StylePanel(ModelPanel):
         self.content_box = PictureBox("Content photo\n(drop a picture here)")
         self.style_box = PictureBox("Style picture\n(drop a picture here)")
         self.blend_box = PictureBox("Blend in a\nsecond style\n(drop it here)")
-        self.blend_box.setMinimumSize(110, 110)
+        self.blend_box.setMinimumSize(96, 96)
+        self.blend_box.setMaximumSize(128, 128)
         self.result_box = PictureBox("Result")
         self.content_box.dropped.connect(self.set_content)
         self.style_box.dropped.connect(self.set_style)
@@ -159,14 +160,6 @@ class StylePanel(ModelPanel):
             for widget in buttons:
                 row.addWidget(widget)
             grid.addLayout(row, 1, column)
-        blend_row = QHBoxLayout()
-        blend_row.addWidget(self.blend_box)
-        blend_buttons = QVBoxLayout()
-        blend_buttons.addWidget(blend_button)
-        blend_buttons.addWidget(no_blend)
-        blend_buttons.addStretch(1)
-        blend_row.addLayout(blend_buttons)
-        grid.addLayout(blend_row, 2, 1)
         self.method_label = QLabel()
         self.strength = self._percent_slider(100)
         self.strength_label = QLabel()
@@ -186,6 +179,14 @@ class StylePanel(ModelPanel):
         form.addRow("Model", self.model_box)
         form.addRow("Method", self.method_label)
         form.addRow(self.strength_label, self.strength)
+        blend_row = QHBoxLayout()
+        blend_row.addWidget(self.blend_box)
+        blend_buttons = QVBoxLayout()
+        blend_buttons.addWidget(blend_button)
+        blend_buttons.addWidget(no_blend)
+        blend_buttons.addStretch(1)
+        blend_row.addLayout(blend_buttons)
+        form.addRow("Second style", blend_row)
         form.addRow(self.blend_label, self.blend_weight)
         form.addRow("", self.keep_colors)
         form.addRow("", self.color_method)
@@ -222,7 +223,7 @@ class StylePanel(ModelPanel):
 
     def _update_labels(self, *_: object) -> None:
         self.strength_label.setText(f"Style strength {self.strength.value()} %")
-        self.blend_label.setText(f"Second style {self.blend_weight.value()} %")
+        self.blend_label.setText(f"Blend {self.blend_weight.value()} %")
 
     @property
     def method(self) -> str:
