@@ -162,9 +162,11 @@ def test_cli_stylizes_fast_with_a_blend(pictures, tiny_adain_folder, tmp_path, m
 
 # -- the panel ---------------------------------------------------------------------------------
 def test_style_panel_previews_the_fast_method_as_the_sliders_move(
-    qtbot, open_window, tiny_gan_folder, tiny_adain_folder, pictures, tmp_path
+    qtbot, open_window, tiny_gan_folder, tiny_adain_folder, pictures, tmp_path, monkeypatch
 ) -> None:
     from PySide6.QtGui import QGuiApplication, QImage
+
+    from studio.gui import style_panel
 
     window = open_window(tiny_gan_folder, BUNDLED_MODELS / "vgg16-features", tiny_adain_folder)
     panel = window.style_panel
@@ -172,6 +174,7 @@ def test_style_panel_previews_the_fast_method_as_the_sliders_move(
     assert panel.method == "fast" and not panel.iterations.isEnabled()
     photo, stripes, dots = pictures
     panel.side.setValue(64)
+    monkeypatch.setattr(style_panel, "DRAG_SIDE", 32)  # below the test's 64 px
     panel.set_content(photo)
     panel.set_style(stripes)  # both pictures there: the preview starts by itself
 
@@ -186,8 +189,11 @@ def test_style_panel_previews_the_fast_method_as_the_sliders_move(
 
     shown(method="fast", strength=1.0)
     first = panel.result.pixels
+    panel.strength.setSliderDown(True)  # held: small previews follow the slider
     panel.strength.setValue(30)  # the slider alone re-renders
-    shown(strength=0.3)
+    shown(strength=0.3, size=32)
+    panel.strength.setSliderDown(False)  # let go: the full size
+    shown(strength=0.3, size=64)
     assert not np.array_equal(panel.result.pixels, first)
     panel.set_blend(dots)
     panel.blend_weight.setValue(40)
