@@ -14,7 +14,7 @@ from studio.core.manifest import file_sha256
 from studio.core.style_request import StyleRequest
 from studio.engine.run import run_to_completion
 from studio.engine.runtime import ModelRuntime
-from studio.families.style_features import keep_colours
+from studio.families.colour import keep_colours
 from studio.nets.adain import Decoder, DecoderConfig, adain, mean_std
 
 

@@ -203,7 +203,11 @@ def test_style_panel_previews_the_fast_method_as_the_sliders_move(
     assert window.export_style_to(out)
     panel.strength.setValue(90)
     panel.set_blend(None)
+    previews = []
+    render = panel.preview
+    monkeypatch.setattr(panel, "preview", lambda: (previews.append(1), render()))
     assert window.open_file(out)
+    assert len(previews) == 1  # restoring sets many controls but renders once
     assert panel.strength.value() == 30 and panel.blend_path == dots
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
     assert panel.current_request() == panel.result.request

@@ -23,8 +23,8 @@ from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.results import ImageResult, Progress
 from studio.core.style_request import StyleRequest
 from studio.families.base import Family, ImageJob
-from studio.families.colour import match_colours
-from studio.families.style_features import StyleFeaturesFamily, keep_colours
+from studio.families.colour import keep_colours, match_colours
+from studio.families.style_features import StyleFeaturesFamily
 
 EPS = 1e-5  # as in training: the std of a flat channel is not zero
 KEEP_FEATURES = 8  # encoded pictures remembered
@@ -74,7 +74,7 @@ class AdainFamily(Family):
                 "an AdaIN decoder names the feature network it decodes",
             )
 
-    def encode(self, encoder: StyleFeaturesFamily, key: Hashable, pixels: np.ndarray):
+    def encode(self, encoder: StyleFeaturesFamily, key: Hashable, pixels: np.ndarray) -> np.ndarray:
         """relu4_1 of a picture (H, W, 3) uint8, remembered under `key` for the next calls."""
         if key in self._features:
             self._features.move_to_end(key)

@@ -1,6 +1,7 @@
-"""Colour histogram matching for style transfer (Gatys et al. 2017, "Controlling perceptual
-factors", section 5.2): recolour the style picture so its pixels have the photo's mean and
-covariance, then stylise; the result keeps the photo's palette but the style's texture."""
+"""Keeping the photo's colours in style transfer, the two ways of Gatys et al. 2017
+("Controlling perceptual factors", section 5): transfer the luminance only (`keep_colours`,
+after stylising), or recolour the style picture to the photo's mean and covariance first
+(`match_colours`): the result keeps the photo's palette but the style's texture."""
 
 from __future__ import annotations
 
@@ -26,3 +27,14 @@ def match_colours(style: np.ndarray, content: np.ndarray) -> np.ndarray:
     _, inverse_root_s = _sqrt_and_inverse_sqrt(np.cov(s, rowvar=False))
     mapped = (s - mean_s) @ (root_c @ inverse_root_s).T + mean_c
     return np.clip(mapped, 0, 255).round().astype(np.uint8).reshape(style.shape)
+
+
+def keep_colours(result: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """Luminance-only transfer (Gatys et al. 2017): the result's Y, the content's Cb and Cr
+    (BT.601). Both (H, W, 3) float in [0, 1] -> (H, W, 3) float32 in [0, 1]."""
+    to_ycc = np.array(
+        [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
+    )
+    mixed = content @ to_ycc.T
+    mixed[..., 0] = (result @ to_ycc.T)[..., 0]
+    return np.clip(mixed @ np.linalg.inv(to_ycc).T, 0.0, 1.0).astype(np.float32)

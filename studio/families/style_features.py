@@ -16,7 +16,7 @@ from studio.core.errors import RequestError
 from studio.core.results import ImageResult, Progress
 from studio.core.style_request import StyleRequest
 from studio.families.base import Family, ImageJob
-from studio.families.colour import match_colours
+from studio.families.colour import keep_colours, match_colours
 
 
 class StyleFeaturesFamily(Family):
@@ -29,17 +29,6 @@ class StyleFeaturesFamily(Family):
         session = self.sessions["features"]
         image = pixels.astype(np.float32).transpose(2, 0, 1)[None] / 255.0
         return session.run({session.spec.inputs[0].name: image})
-
-
-def keep_colours(result: np.ndarray, content: np.ndarray) -> np.ndarray:
-    """Luminance-only transfer (Gatys et al. 2017): the result's Y, the content's Cb and Cr
-    (BT.601). Both (H, W, 3) float in [0, 1] -> (H, W, 3) float32 in [0, 1]."""
-    to_ycc = np.array(
-        [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
-    )
-    mixed = content @ to_ycc.T
-    mixed[..., 0] = (result @ to_ycc.T)[..., 0]
-    return np.clip(mixed @ np.linalg.inv(to_ycc).T, 0.0, 1.0).astype(np.float32)
 
 
 def stylize(

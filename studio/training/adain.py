@@ -30,6 +30,7 @@ from torch.nn import functional as F
 from studio.nets.adain import Decoder, DecoderConfig, StyleTransfer, adain, mean_std
 from studio.nets.vgg import STYLE_LAYERS, VGGConfig, VGGFeatures
 from studio.training.export import export_safetensors, onnx_torch_max_diff, origin, write_manifest
+from studio.training.gpt_text import learning_rate
 from studio.training.vgg_features import (
     MODEL_ID as VGG_ID,
 )
@@ -268,12 +269,11 @@ def train_decoder(
     while (max_steps is None or steps < max_steps) and time.monotonic() - start < budget:
         progress = (time.monotonic() - start) / budget
         if progress < inversion_fraction:
-            rate = peak_lr * min(1.0, (steps + 1) / 50)
+            rate = learning_rate(0.0, steps, peak_lr, warmup=50)  # warm-up, then flat
         else:
             style_from = steps if style_from is None else style_from
             phase = (progress - inversion_fraction) / (1.0 - inversion_fraction)
-            warmup = min(1.0, (steps - style_from + 1) / 50)
-            rate = style_lr * warmup * (0.1 + 0.45 * (1 + math.cos(math.pi * min(phase, 1.0))))
+            rate = learning_rate(phase, steps - style_from, style_lr, warmup=50)
         for group in optimiser.param_groups:
             group["lr"] = rate
         content, style = batch(photos, batch_size, crop, rng), batch(styles, batch_size, crop, rng)
