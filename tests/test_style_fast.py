@@ -127,7 +127,7 @@ def test_style_requests_validate_blends_and_round_trip(pictures) -> None:
         request(photo, stripes, strength=2.0)
     with pytest.raises(RequestError, match="color_method"):
         request(photo, stripes, color_method="sepia")
-    with pytest.raises(RequestError, match="not an AdaIN decoder"):
+    with pytest.raises(RequestError, match="the fast method needs an AdaIN model"):
         run_to_completion(
             ModelRuntime(Catalog([(BUNDLED_MODELS, "bundled")])).style_job(
                 request(photo, stripes, model_id="vgg16-features")

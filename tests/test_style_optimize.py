@@ -50,11 +50,11 @@ def stages(monkeypatch) -> list[dict]:
     original = torch_style.optimize_style
     runs: list[dict] = []
 
-    def recorded(spec, content, style, *args, **kwargs):
+    def recorded(session, content, style, *args, **kwargs):
         run = {"content": content.shape, "style": style.shape, "yielded": []}
-        run["init"] = (args[4:] or (kwargs.get("init"),))[0] is not None
+        run["init"] = (args[3:] or (kwargs.get("init"),))[0] is not None
         runs.append(run)
-        steps = original(spec, content, style, *args, **kwargs)
+        steps = original(session, content, style, *args, **kwargs)
         for step in steps:  # the return value is the last picture yielded
             run["yielded"].append(step[2].shape)
             yield step
@@ -125,3 +125,29 @@ def test_a_small_picture_takes_one_stage(runtime, pictures, stages, monkeypatch)
     monkeypatch.setattr(torch_style, "COARSE_ABOVE", 48)
     result = run_to_completion(runtime.style_job(request(*pictures, iterations=2)))
     assert [s["content"] for s in stages] == [FINAL] and result.pixels.shape == FINAL
+
+
+def test_optimisation_runs_on_the_cached_torch_session_and_records_its_device(
+    runtime, pictures, monkeypatch
+) -> None:
+    """Gatys goes through the backends layer: the feature network is the runtime's cached
+    torch session (loaded once for two jobs), and the provenance names the device it ran on."""
+    from studio.backends.torch import TorchSession
+
+    opened: list[object] = []
+    original_init = TorchSession.__init__
+
+    def counting_init(self, *args, **kwargs):
+        opened.append(self)
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(TorchSession, "__init__", counting_init)
+    fresh = ModelRuntime(runtime.catalog)
+    results = [run_all(fresh, request(*pictures, iterations=2, seed=s))[1] for s in (0, 1)]
+    assert len(opened) == 1  # the second job reused the cached session
+    family = fresh.family("vgg16-features", "torch")
+    job = fresh.style_job(request(*pictures, iterations=1))
+    result = run_to_completion(job)
+    assert result.provenance.backend == "torch"
+    assert result.provenance.provider == family.sessions["features"].choice.device
+    assert not np.array_equal(results[0], results[1])  # the seeds' noise differs

@@ -58,6 +58,13 @@ class TorchSession(Session):
         )
         self._check_declared_shapes()
 
+    def frozen_module(self):  # -> torch.nn.Module; untyped so torch stays a lazy import
+        """The network itself, for methods that need gradients through it (style by
+        optimisation): in eval mode, on this session's device, its own weights frozen."""
+        for parameter in self._module.parameters():
+            parameter.requires_grad_(False)
+        return self._module
+
     def _check_declared_shapes(self) -> None:
         # torch modules do not declare shapes: run a small probe and compare. Free axes are
         # 2, not 1: a reflection pad (the AdaIN decoder) needs two pixels to reflect.

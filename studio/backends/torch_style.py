@@ -18,8 +18,8 @@ from collections.abc import Generator
 import numpy as np
 from PIL import Image
 
+from studio.backends.base import Session
 from studio.core.errors import ModelError
-from studio.core.manifest import NetworkSpec
 
 # (iteration, total loss, current picture (H, W, 3) float32 in [0, 1])
 StyleSteps = Generator[tuple[int, float, np.ndarray], None, np.ndarray]
@@ -37,13 +37,12 @@ def gram(features):  # torch.Tensor -> torch.Tensor; untyped so torch stays a la
 
 
 def optimize_style(
-    spec: NetworkSpec,
+    session: Session,
     content: np.ndarray,
     style: np.ndarray,
     style_weight: float,
     iterations: int,
     seed: int,
-    threads: int | None = None,
     init: np.ndarray | None = None,
 ) -> StyleSteps:
     """content (H, W, 3), style (h, w, 3) float32 RGB in [0, 1] -> yields after every loss
@@ -52,22 +51,21 @@ def optimize_style(
     [0, 1] when given (a coarser result, upsampled), else from the content photo plus a small
     noise drawn from `seed`. Layers weigh the same whatever their scale."""
     import torch
-    from safetensors.torch import load_file
     from torch.nn import functional as F
 
-    from studio.nets.registry import build
+    from studio.backends.torch import TorchSession
 
-    if spec.safetensors is None or spec.architecture is None:
-        raise ModelError(f"{spec.name}: optimisation needs the safetensors weights")
-    if threads:
-        torch.set_num_threads(threads)
-    vgg = build(spec.architecture, spec.config).eval()
-    vgg.load_state_dict(load_file(str(spec.safetensors.path)))  # float16 on disk -> float32
-    for parameter in vgg.parameters():
-        parameter.requires_grad_(False)
+    if not isinstance(session, TorchSession):
+        raise ModelError(
+            f"{session.spec.name}: optimisation needs gradients, which only the torch backend "
+            f"gives; this session runs on {session.choice.backend}"
+        )
+    vgg = session.frozen_module()
+    device = session.choice.device  # the device that really runs, for the provenance too
 
     def tensor(rgb: np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None]
+        pixels = torch.from_numpy(np.ascontiguousarray(rgb, np.float32))
+        return pixels.permute(2, 0, 1)[None].to(device)
 
     content_t, style_t = tensor(content), tensor(style)
     with torch.no_grad():
@@ -79,7 +77,7 @@ def optimize_style(
     ]
     if init is None:
         noise = torch.from_numpy(np.random.default_rng(seed).normal(0, 0.02, content_t.shape))
-        start = content_t + noise.float()
+        start = content_t + noise.float().to(device)
     elif init.shape != content.shape:
         raise ValueError(f"init is {init.shape}, the content {content.shape}")
     else:
@@ -99,7 +97,7 @@ def optimize_style(
         return loss
 
     def picture() -> np.ndarray:
-        return image.detach().clamp(0, 1)[0].permute(1, 2, 0).numpy().copy()
+        return image.detach().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy().copy()
 
     for iteration in range(1, iterations + 1):
         optimiser.step(closure)  # type: ignore[no-untyped-call]
@@ -134,13 +132,12 @@ def stages(height: int, width: int, iterations: int) -> list[tuple[int, int, int
 
 
 def optimize_coarse_to_fine(
-    spec: NetworkSpec,
+    session: Session,
     content: np.ndarray,
     style: np.ndarray,
     style_weight: float,
     iterations: int,
     seed: int,
-    threads: int | None = None,
 ) -> StyleSteps:
     """As `optimize_style`, over the `stages` schedule: the style picture shrinks with the
     content (its strokes keep their size relative to the picture), and each stage starts from
@@ -155,13 +152,12 @@ def optimize_coarse_to_fine(
         stage_style = style if min(style_shape) < MIN_SIDE else resize(style, *style_shape)
         init = None if picture is None else resize(picture, stage_height, stage_width)
         steps = optimize_style(
-            spec,
+            session,
             resize(content, stage_height, stage_width),
             stage_style,
             style_weight,
             stage_iterations,
             seed,
-            threads,
             init,
         )
         with contextlib.closing(steps):  # a cancel (close) here stops the stage too

@@ -9,7 +9,7 @@ from typing import Any
 
 from studio.core.errors import RequestError
 from studio.core.priors import check_seed
-from studio.core.requests import check_compute, offsets_of
+from studio.core.requests import PictureRef, check_compute, offsets_of
 
 MAX_SECONDS = 8.0
 
@@ -63,6 +63,9 @@ class AudioRequest:
         if not (math.isfinite(self.temperature) and 0.05 <= self.temperature <= 2.0):
             raise RequestError(f"temperature must be 0.05 to 2, got {self.temperature}")
         check_compute(self.backend, self.device)
+
+    def pictures(self) -> tuple[PictureRef, ...]:
+        return ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

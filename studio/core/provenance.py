@@ -9,20 +9,11 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Any
 
-from studio.core.audio_request import AudioRequest
 from studio.core.errors import MediaError
-from studio.core.requests import ImageRequest
-from studio.core.style_request import StyleRequest
-from studio.core.text_request import TextRequest
+from studio.core.modalities import MODALITIES, Request, modality_of
 
 PROVENANCE_KEY = "latent-studio"  # PNG iTXt keyword, and the name in other containers
-Request = ImageRequest | TextRequest | AudioRequest | StyleRequest
-KINDS: dict[type[Request], str] = {
-    ImageRequest: "image",
-    TextRequest: "text",
-    AudioRequest: "audio",
-    StyleRequest: "style",
-}
+__all__ = ["PROVENANCE_KEY", "Provenance", "Request", "app_version"]
 
 
 @functools.cache
@@ -49,7 +40,7 @@ class Provenance:
         data = asdict(self)
         data["request"] = self.request.to_dict()
         data["latent"] = [round(v, 6) for v in self.latent]
-        data["kind"] = KINDS[type(self.request)]
+        data["kind"] = modality_of(self.request).name
         return data
 
     def to_json(self) -> str:
@@ -59,11 +50,10 @@ class Provenance:
     def from_dict(cls, data: Mapping[str, Any]) -> Provenance:
         try:
             kind = data.get("kind", "image")
-            request_types = {name: request_type for request_type, name in KINDS.items()}
-            if kind not in request_types:
+            if kind not in MODALITIES:
                 raise MediaError(f"provenance is of an unknown kind {kind!r}")
             return cls(
-                request=request_types[kind].from_dict(data["request"]),
+                request=MODALITIES[kind].request_type.from_dict(data["request"]),
                 model_sha256=str(data["model_sha256"]),
                 family=str(data["family"]),
                 backend=str(data["backend"]),

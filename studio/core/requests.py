@@ -42,6 +42,17 @@ def offsets_of(
 
 
 @dataclass(frozen=True)
+class PictureRef:
+    """A picture a request names by path, pinned by its sha256 (empty: not pinned). The engine
+    reads it, checks the hash and fits its longer side to `long_side` before the job starts."""
+
+    role: str  # what the family uses it as: "content", "style", "init", "mask"...
+    path: str
+    sha256: str
+    long_side: int
+
+
+@dataclass(frozen=True)
 class ImageRequest:
     """One latent point (or a grid of seeds around it) of an image model."""
 
@@ -78,6 +89,9 @@ class ImageRequest:
                 raise RequestError("an explicit latent must be a non-empty list of finite numbers")
             object.__setattr__(self, "latent", latent)
         check_compute(self.backend, self.device)
+
+    def pictures(self) -> tuple[PictureRef, ...]:
+        return ()
 
     @property
     def offset_map(self) -> dict[str, float]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from studio.core.errors import RequestError
 from studio.core.priors import check_seed
-from studio.core.requests import check_compute
+from studio.core.requests import PictureRef, check_compute
 
 METHODS = ("optimize", "fast")
 COLOR_METHODS = ("luminance", "match")  # how keep_colors keeps the photo's colours
@@ -73,6 +73,12 @@ class StyleRequest:
         """Every style as (path, sha256, weight); the weights sum to 1."""
         rest = sum(w for _, _, w in self.blend)
         return ((self.style, self.style_sha256, 1.0 - rest), *self.blend)
+
+    def pictures(self) -> tuple[PictureRef, ...]:
+        """The content, then every style in `styles()` order, at the result's size."""
+        content = PictureRef("content", self.content, self.content_sha256, self.size)
+        styles = (PictureRef("style", path, sha, self.size) for path, sha, _ in self.styles())
+        return (content, *styles)
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)

@@ -9,7 +9,7 @@ from typing import Any
 
 from studio.core.errors import RequestError
 from studio.core.priors import check_seed
-from studio.core.requests import check_compute
+from studio.core.requests import PictureRef, check_compute
 
 MAX_PROMPT_CHARS = 100_000
 MAX_NEW_TOKENS = 8192
@@ -50,6 +50,9 @@ class TextRequest:
         if self.top_k < 0:
             raise RequestError(f"top k must be 0 (off) or positive, got {self.top_k}")
         check_compute(self.backend, self.device)
+
+    def pictures(self) -> tuple[PictureRef, ...]:
+        return ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

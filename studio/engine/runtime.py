@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
 from math import prod
 from pathlib import Path
 
@@ -12,20 +13,20 @@ import numpy as np
 from studio.backends.select import open_session, resolve_backend
 from studio.core.audio_request import AudioRequest
 from studio.core.catalog import Catalog
+from studio.core.descriptor import Capability, FamilyDescriptor
 from studio.core.errors import MediaError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest, file_sha256, verify_sha256
+from studio.core.modalities import MODALITIES, Request, modality_of
 from studio.core.note_sets import note_set
-from studio.core.requests import ImageRequest
+from studio.core.requests import ImageRequest, PictureRef
 from studio.core.results import AudioProgress
 from studio.core.style_request import StyleRequest
 from studio.core.text_request import TextRequest
 from studio.engine.cache import ByteBoundedCache
-from studio.families.adain import AdainFamily, fast_stylize
-from studio.families.base import EncodeJob, Family, ImageFamily, ImageJob
-from studio.families.gpt import GptFamily, TextJob
+from studio.families.base import EncodeJob, Family, ImageFamily, ImageJob, Job, JobContext
+from studio.families.gpt import TextJob
 from studio.families.registry import family_for
-from studio.families.style_features import StyleFeaturesFamily, stylize
-from studio.families.wavenet import AudioJob, WaveNetFamily, timbre_directions
+from studio.families.wavenet import AudioJob, timbre_directions
 from studio.latent.directions import Directions
 from studio.media.audio import write_audio
 from studio.media.image import fit_long_side, fit_square, read_image
@@ -38,12 +39,29 @@ class ModelInfo:
     """What a panel needs to build its controls, read without loading any network."""
 
     manifest: Manifest
+    descriptor: FamilyDescriptor
     direction_names: tuple[str, ...]
     explained_variance: tuple[float, ...]
-    has_truncation: bool  # a normal prior can be truncated
-    can_encode: bool  # the family maps pictures into its latent space (or completes them)
-    encode_label: str  # the button's words for that
     input_size: int | None  # side of the square picture the encoder takes
+
+    @property
+    def has_truncation(self) -> bool:
+        """A normal prior can be truncated toward its mode."""
+        return self.descriptor.can(Capability.TRUNCATION) and self.manifest.prior == "normal"
+
+    @property
+    def can_encode(self) -> bool:
+        """Maps a picture into the latent space, or completes one."""
+        return self.descriptor.can(Capability.ENCODE) or self.descriptor.can(Capability.COMPLETE)
+
+    @property
+    def encode_label(self) -> str:
+        return self.descriptor.encode_label
+
+    def default(self, control: str) -> float | int | None:
+        """This model's default for a control, or None when the family has no such control."""
+        found = self.descriptor.control(control)
+        return None if found is None else found.default_for(self.manifest.parameters)
 
 
 @dataclass(frozen=True)
@@ -79,7 +97,7 @@ class ModelRuntime:
             self._verify(manifest, backend)
             sessions = {
                 name: open_session(manifest, name, backend, device, self.settings.threads)
-                for name in family_cls.networks
+                for name in family_cls.descriptor.networks
             }
             return family_cls(manifest, sessions)
 
@@ -104,71 +122,97 @@ class ModelRuntime:
             directions = Directions.load(manifest.directions_file, prod(manifest.latent_shape))
             names = directions.names
             variance = tuple(float(v) for v in directions.explained_variance)
-        family = family_for(manifest)
+        descriptor = family_for(manifest).descriptor
         size = manifest.input_shape[-1] if manifest.input_shape else None
-        return ModelInfo(
-            manifest,
-            names,
-            variance,
-            manifest.prior == "normal",
-            family.can_encode,
-            family.encode_label,
-            size,
-        )
+        return ModelInfo(manifest, descriptor, names, variance, size)
 
-    def default_request(self, model_id: str, **settings: object) -> ImageRequest:
-        """A request at the model's own defaults (e.g. the temperature it samples best at)."""
-        parameters = self.catalog.get(model_id).parameters
-        defaults: dict[str, object] = {}
-        if "default_temperature" in parameters:
-            defaults["temperature"] = float(parameters["default_temperature"])
-        if "default_eta" in parameters:
-            defaults["eta"] = float(parameters["default_eta"])
-        return ImageRequest(model_id, **{**defaults, **settings})  # type: ignore[arg-type]
+    def descriptor(self, model_id: str) -> FamilyDescriptor:
+        return family_for(self.catalog.get(model_id)).descriptor
+
+    def request_at_defaults(self, model_id: str, **settings: object) -> Request:
+        """A request of the model's modality at the model's own defaults (e.g. the
+        temperature it samples best at); `settings` override them."""
+        manifest = self.catalog.get(model_id)
+        descriptor = family_for(manifest).descriptor
+        request_type = MODALITIES[descriptor.modality].request_type
+        defaults: dict[str, object] = dict(descriptor.defaults(manifest.parameters))
+        if "default_prompt" in manifest.parameters:
+            defaults["prompt"] = str(manifest.parameters["default_prompt"])
+        fields = {f.name for f in dataclass_fields(request_type)}
+        defaults = {k: v for k, v in defaults.items() if k in fields}
+        try:
+            return request_type(model_id=model_id, **{**defaults, **settings})  # type: ignore[no-any-return]
+        except TypeError as exc:  # a style request needs its pictures
+            raise RequestError(
+                f"a {descriptor.modality} request needs more than defaults ({exc})"
+            ) from exc
+
+    def job(self, request: Request) -> Job:
+        """The engine job for any request: the model of the request's modality, its companion
+        models and the pictures the request names are all loaded on the worker thread too."""
+        manifest = self.catalog.get(request.model_id)
+        descriptor = family_for(manifest).descriptor
+        wanted = modality_of(request).name
+        if descriptor.modality != wanted:
+            raise RequestError(
+                f"model {request.model_id!r} makes {descriptor.modality}, not {wanted}"
+            )
+        backend = request.backend
+        if backend == "auto" and descriptor.requires_backend is not None:
+            backend = descriptor.requires_backend
+        family = self.family(request.model_id, backend, request.device)
+        companions = {
+            role: self.family(model_id, request.backend, request.device)
+            for role, model_id in family.companions(manifest).items()
+        }
+        context = JobContext(read_pictures(request.pictures()), companions)
+        return (yield from family.generate(request, context))
 
     def image_family(
         self, model_id: str, backend: str = "auto", device: str = "auto"
     ) -> ImageFamily:
         family = self.family(model_id, backend, device)
-        if not isinstance(family, ImageFamily):
-            raise RequestError(f"model {model_id!r} makes {family.modality}, not pictures")
+        if not isinstance(family, ImageFamily):  # a typed view for encode_job
+            raise RequestError(
+                f"model {model_id!r} makes {family.descriptor.modality}, not pictures"
+            )
         return family
 
+    # Typed views of `job` for callers that know their modality.
     def image_job(self, request: ImageRequest) -> ImageJob:
-        """The engine job for `request`: loading happens on the worker thread too."""
-        family = self.image_family(request.model_id, request.backend, request.device)
-        return (yield from family.generate(request))
+        return self.job(request)
 
-    def default_text_request(self, model_id: str, **settings: object) -> TextRequest:
-        """A text request at the model's own defaults (temperature, top-p, prompt)."""
-        parameters = self.catalog.get(model_id).parameters
-        defaults: dict[str, object] = {}
-        for key, cast in (("temperature", float), ("top_p", float), ("top_k", int)):
-            if f"default_{key}" in parameters:
-                defaults[key] = cast(parameters[f"default_{key}"])
-        if "default_prompt" in parameters:
-            defaults["prompt"] = str(parameters["default_prompt"])
-        return TextRequest(model_id, **{**defaults, **settings})  # type: ignore[arg-type]
+    def text_job(self, request: TextRequest) -> TextJob:
+        return self.job(request)
 
     def audio_job(self, request: AudioRequest) -> AudioJob:
-        """The engine job that renders a note, a block of samples per step."""
-        family = self.family(request.model_id, request.backend, request.device)
-        if not isinstance(family, WaveNetFamily):
-            raise RequestError(f"model {request.model_id!r} makes {family.modality}, not audio")
-        return (yield from family.generate(request))
+        return self.job(request)
+
+    def style_job(self, request: StyleRequest) -> ImageJob:
+        return self.job(request)
+
+    def default_request(self, model_id: str, **settings: object) -> ImageRequest:
+        request = self.request_at_defaults(model_id, **settings)
+        if not isinstance(request, ImageRequest):
+            raise RequestError(f"model {model_id!r} does not make pictures")
+        return request
+
+    def default_text_request(self, model_id: str, **settings: object) -> TextRequest:
+        request = self.request_at_defaults(model_id, **settings)
+        if not isinstance(request, TextRequest):
+            raise RequestError(f"model {model_id!r} does not make text")
+        return request
 
     def note_set_job(
         self, base: AudioRequest, kind: str, folder: Path, suffix: str = ".flac"
     ) -> Generator[AudioProgress, None, list[Path]]:
         """Render a scale, a chord's notes or every instrument into `folder`, one file per
         note with its settings (a chord also as one mixed file). Never overwrites."""
-        family = self.family(base.model_id, base.backend, base.device)
-        if not isinstance(family, WaveNetFamily):
-            raise RequestError(f"model {base.model_id!r} makes {family.modality}, not audio")
-        notes = note_set(base, kind, family.instruments)
-        written, mixed = [], []
+        controls = audio_controls(self.catalog.get(base.model_id))
+        notes = note_set(base, kind, controls.instruments)
+        written, mixed, rate = [], [], 0
         for index, (stem, request) in enumerate(notes):
-            job = family.generate(request)
+            job = self.audio_job(request)
             while True:
                 try:
                     progress = next(job)
@@ -180,51 +224,31 @@ class ModelRuntime:
             write_audio(path, result.audio, result.sample_rate, result.provenance)
             written.append(path)
             mixed.append(result.audio)
+            rate = result.sample_rate
         if kind == "chord":
             chord = np.sum(mixed, axis=0)
             chord *= min(1.0, 0.95 / max(1e-6, float(np.abs(chord).max())))  # no clipping
             path = folder / f"chord{suffix}"
-            write_audio(path, chord, family.sample_rate)  # no single request made it
+            write_audio(path, chord, rate)  # no single request made it
             written.append(path)
         return written
 
-    def style_job(self, request: StyleRequest) -> ImageJob:
-        """Load and check every picture, then run the style method: optimisation (torch, the
-        feature network's gradients) or fast (AdaIN decoder over the features, any backend)."""
-        pictures = []
-        roles = [("content", request.content, request.content_sha256)]
-        roles += [("style", path, sha) for path, sha, _ in request.styles()]
-        for role, path, sha in roles:
-            if not Path(path).is_file():
-                raise MediaError(f"the {role} picture {path} is missing")
-            if sha and file_sha256(Path(path)) != sha:
-                raise MediaError(f"the {role} picture {path} changed since the settings were made")
-            pixels, _ = read_image(Path(path))
-            if min(pixels.shape[:2]) < 16:
-                raise MediaError(f"the {role} picture {Path(path).name} is too small (under 16 px)")
-            pictures.append(fit_long_side(pixels, request.size))
-        content, styles = pictures[0], pictures[1:]
-        if request.method == "fast":
-            decoder = self.family(request.model_id, request.backend, request.device)
-            if not isinstance(decoder, AdainFamily):
-                raise RequestError(f"model {request.model_id!r} is not an AdaIN decoder")
-            encoder = self.family(decoder.encoder_model, request.backend, request.device)
-            if not isinstance(encoder, StyleFeaturesFamily):
-                raise RequestError(f"model {decoder.encoder_model!r} is not a feature network")
-            return (yield from fast_stylize(encoder, decoder, request, content, styles))
-        family = self.family(request.model_id, "torch", request.device)
-        if not isinstance(family, StyleFeaturesFamily):
-            raise RequestError(f"model {request.model_id!r} is not a style feature network")
-        if len(styles) > 1:
-            raise RequestError("blending styles works with the fast method only, for now")
-        return (yield from stylize(family, request, content, styles[0], self.settings.threads))
 
-    def text_job(self, request: TextRequest) -> TextJob:
-        """The engine job that streams a continuation of `request.prompt`."""
-        family = self.family(request.model_id, request.backend, request.device)
-        if not isinstance(family, GptFamily):
-            raise RequestError(f"model {request.model_id!r} makes {family.modality}, not text")
-        return (yield from family.generate(request))
+def read_pictures(refs: Sequence[PictureRef]) -> dict[str, tuple[np.ndarray, ...]]:
+    """Read every picture a request names: present, unchanged since its sha256 was taken, at
+    least 16 px, fitted to its long side. role -> pictures (H, W, 3) uint8, in order."""
+    pictures: dict[str, list[np.ndarray]] = {}
+    for ref in refs:
+        path = Path(ref.path)
+        if not path.is_file():
+            raise MediaError(f"the {ref.role} picture {path} is missing")
+        if ref.sha256 and file_sha256(path) != ref.sha256:
+            raise MediaError(f"the {ref.role} picture {path} changed since the settings were made")
+        pixels, _ = read_image(path)
+        if min(pixels.shape[:2]) < 16:
+            raise MediaError(f"the {ref.role} picture {path.name} is too small (under 16 px)")
+        pictures.setdefault(ref.role, []).append(fit_long_side(pixels, ref.long_side))
+    return {role: tuple(arrays) for role, arrays in pictures.items()}
 
 
 @dataclass(frozen=True)
@@ -256,8 +280,9 @@ def encode_job(
 ) -> EncodeJob:
     """Fit any picture (H, W, 3) uint8 to the model's input and encode it."""
     family = runtime.image_family(model_id, backend)
-    if not family.can_encode:
-        raise RequestError(f"model {model_id!r} ({family.name}) cannot encode pictures")
+    d = family.descriptor
+    if not (d.can(Capability.ENCODE) or d.can(Capability.COMPLETE)):
+        raise RequestError(f"model {model_id!r} ({d.name}) cannot encode pictures")
     return (yield from family.encode(fit_square(pixels, family.input_size)))
 
 

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 from PIL import Image
 
-from studio.core.errors import ManifestError
+from studio.core.descriptor import Control, FamilyDescriptor
+from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.results import ImageResult, Progress
 from studio.core.style_request import StyleRequest
-from studio.families.base import Family, ImageJob
+from studio.families.base import NO_CONTEXT, Family, ImageJob, JobContext
 from studio.families.colour import keep_colours, match_colours
 from studio.families.style_features import StyleFeaturesFamily
 
@@ -52,9 +53,14 @@ def adain_target(
 
 
 class AdainFamily(Family):
-    name = "adain"
-    modality = "style"
-    networks = ("decoder",)
+    descriptor = FamilyDescriptor(
+        "adain",
+        "style",
+        ("decoder",),
+        controls=(Control("strength", "Strength", 0.0, 1.0, 1.0, 0.05),),
+        summary="fast style transfer: a decoder of VGG features with the styles' statistics",
+        extra={"method": "fast"},
+    )
 
     def __init__(self, manifest: Manifest, sessions) -> None:
         super().__init__(manifest, sessions)
@@ -73,6 +79,20 @@ class AdainFamily(Family):
                 "parameters.encoder_model",
                 "an AdaIN decoder names the feature network it decodes",
             )
+
+    @classmethod
+    def companions(cls, manifest: Manifest) -> Mapping[str, str]:
+        return {"encoder": str(manifest.parameters["encoder_model"])}
+
+    def generate(self, request: StyleRequest, context: JobContext = NO_CONTEXT) -> ImageJob:
+        if request.method != "fast":
+            raise RequestError(f"{self.manifest.id} is the fast method; {request.method} needs "
+                               "a feature network")  # fmt: skip
+        encoder = context.companion("encoder")
+        if not isinstance(encoder, StyleFeaturesFamily):
+            raise RequestError(f"model {self.encoder_model!r} is not a feature network")
+        content, styles = context.picture("content"), context.pictures.get("style", ())
+        return (yield from fast_stylize(encoder, self, request, content, styles))
 
     def encode(self, encoder: StyleFeaturesFamily, key: Hashable, pixels: np.ndarray) -> np.ndarray:
         """relu4_1 of a picture (H, W, 3) uint8, remembered under `key` for the next calls."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Mapping
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
 from studio.backends.base import Session
+from studio.core.descriptor import FamilyDescriptor
 from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.provenance import Provenance, Request, app_version
@@ -18,37 +20,74 @@ from studio.core.results import EncodeResult, ImageResult, Progress
 # A job: each yield reports progress and is a cancellation point; `return` gives the result.
 ImageJob = Generator[Progress, None, ImageResult]
 EncodeJob = Generator[Progress, None, EncodeResult]
+Job = Generator[Any, None, Any]
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What the engine prepared for a job besides the request: the pictures the request names
+    (read, checked against their sha256 and sized; role -> one array (H, W, 3) uint8 each, in
+    the request's order) and the loaded companion models the family asked for by role."""
+
+    pictures: Mapping[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
+    companions: Mapping[str, Family] = field(default_factory=dict)
+
+    def picture(self, role: str) -> np.ndarray:
+        if not self.pictures.get(role):
+            raise RequestError(f"this job needs a {role} picture")
+        return self.pictures[role][0]
+
+    def companion(self, role: str) -> Family:
+        if role not in self.companions:
+            raise RequestError(f"this job needs its {role} model loaded")
+        return self.companions[role]
+
+
+NO_CONTEXT = JobContext()
 
 
 class Family(ABC):
-    """Maths of one family of models over Sessions (numpy in, numpy out)."""
+    """Maths of one family of models over Sessions (numpy in, numpy out). Subclasses declare
+    `descriptor`; nothing outside families/ tests a family's class or name."""
 
-    name: ClassVar[str]
-    modality: ClassVar[str] = "image"  # the panel that shows its results
-    networks: ClassVar[tuple[str, ...]]  # networks the manifest must declare
-    can_encode: ClassVar[bool] = False  # maps a picture into the latent space
-    encode_label: ClassVar[str] = "Encode picture…"  # what encoding means to the user
+    descriptor: ClassVar[FamilyDescriptor]
 
     def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
         self.manifest = manifest
         self.sessions = sessions
 
+    @property
+    def name(self) -> str:
+        return self.descriptor.name
+
     @classmethod
     def check_manifest(cls, manifest: Manifest) -> None:
         """Raise ManifestError when the manifest lacks what this family needs."""
-        for network in cls.networks:
+        d = cls.descriptor
+        for network in d.networks:
             if network not in manifest.networks:
                 raise ManifestError(
                     manifest.folder / MANIFEST_NAME,
                     f"networks.{network}",
-                    f"family {cls.name!r} needs a {network!r} network",
+                    f"family {d.name!r} needs a {network!r} network",
                 )
-        if manifest.modality != cls.modality:
+        if manifest.modality != d.modality:
             raise ManifestError(
                 manifest.folder / MANIFEST_NAME,
                 "modality",
-                f"family {cls.name!r} makes {cls.modality}, not {manifest.modality}",
+                f"family {d.name!r} makes {d.modality}, not {manifest.modality}",
             )
+
+    @classmethod
+    def companions(cls, manifest: Manifest) -> Mapping[str, str]:
+        """Other models a job of this model needs, role -> model id (an AdaIN decoder's
+        feature network). The engine loads them and passes them in the JobContext."""
+        return {}
+
+    @abstractmethod
+    def generate(self, request: Any, context: JobContext = NO_CONTEXT) -> Job:
+        """The job that makes `request`'s result: each yield is progress and a cancellation
+        point. `request` is of the descriptor's modality's request type."""
 
     def provenance(
         self,
@@ -72,7 +111,7 @@ class ImageFamily(Family):
     """A family whose jobs make pictures."""
 
     @abstractmethod
-    def generate(self, request: ImageRequest) -> ImageJob: ...
+    def generate(self, request: ImageRequest, context: JobContext = NO_CONTEXT) -> ImageJob: ...
 
     @property
     def input_size(self) -> int:

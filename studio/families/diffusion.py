@@ -11,23 +11,33 @@ from collections.abc import Mapping
 import numpy as np
 
 from studio.backends.base import Session
+from studio.core.descriptor import Capability, FamilyDescriptor, Sampler
 from studio.core.errors import RequestError
 from studio.core.manifest import Manifest
 from studio.core.requests import ImageRequest
 from studio.core.results import Progress
-from studio.families.base import ImageJob
+from studio.families.base import NO_CONTEXT, ImageJob, JobContext
+from studio.families.controls import DIFFUSION_STEPS, ETA, TEMPERATURE
 from studio.families.latent_image import LatentImageFamily
 from studio.families.pixels import to_uint8
 from studio.families.samplers.ddim import ddim_sample
 from studio.families.samplers.ddpm import ddpm_sample
 from studio.families.samplers.schedule import linear_betas
 
-SAMPLERS = ("ddim", "ddpm")
-
 
 class DiffusionFamily(LatentImageFamily):
-    name = "diffusion"
-    networks = ("unet",)
+    descriptor = FamilyDescriptor(
+        "diffusion",
+        "image",
+        ("unet",),
+        frozenset({Capability.LATENT, Capability.TRUNCATION, Capability.STEP_PREVIEWS}),
+        samplers=(
+            Sampler("ddim", "DDIM (fast; deterministic at η 0)"),
+            Sampler("ddpm", "DDPM (every training step)"),
+        ),
+        controls=(TEMPERATURE, DIFFUSION_STEPS, ETA),
+        summary="denoises its initial noise (the latent) step by step",
+    )
     decoder_network = "unet"
 
     def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
@@ -38,16 +48,17 @@ class DiffusionFamily(LatentImageFamily):
             float(p.get("beta_start", 1e-4)),
             float(p.get("beta_end", 0.02)),
         )
-        self.default_sampler = str(p.get("default_sampler", "ddim"))
-        self.default_steps = int(p.get("default_steps", 25))
+        self.default_sampler = str(self.descriptor.default_sampler(p))
+        self.default_steps = int(DIFFUSION_STEPS.default_for(p))
 
     def predict_noise(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         return self.generator.run({"x": x, "t": t})["eps"]
 
-    def generate(self, request: ImageRequest) -> ImageJob:
+    def generate(self, request: ImageRequest, context: JobContext = NO_CONTEXT) -> ImageJob:
         sampler = request.sampler or self.default_sampler
-        if sampler not in SAMPLERS:
-            raise RequestError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        names = self.descriptor.sampler_names
+        if sampler not in names:
+            raise RequestError(f"unknown sampler {sampler!r}; choose one of {', '.join(names)}")
         x_T = self.latents(request)
         rng = np.random.default_rng([request.seed, 1])  # the sampler's own noise, per seed
         if sampler == "ddpm":

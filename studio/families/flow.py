@@ -6,18 +6,27 @@ import time
 
 import numpy as np
 
+from studio.core.descriptor import Capability, FamilyDescriptor
 from studio.core.results import EncodeResult, Progress
 from studio.families.base import EncodeJob
+from studio.families.controls import TEMPERATURE
 from studio.families.encoding import bits_per_dim, model_input, psnr, typicality
 from studio.families.latent_image import LatentImageFamily
 from studio.families.pixels import to_uint8
 
 
 class FlowFamily(LatentImageFamily):
-    name = "flow"
-    networks = ("encoder", "decoder")
+    descriptor = FamilyDescriptor(
+        "flow",
+        "image",
+        ("encoder", "decoder"),
+        frozenset(
+            {Capability.LATENT, Capability.TRUNCATION, Capability.ENCODE, Capability.LIKELIHOOD}
+        ),
+        controls=(TEMPERATURE,),
+        summary="an invertible network: exact encoding and exact likelihood",
+    )
     decoder_network = "decoder"
-    can_encode = True
 
     def encode(self, pixels: np.ndarray) -> EncodeJob:
         started = time.perf_counter()

@@ -19,11 +19,12 @@ from dataclasses import replace
 import numpy as np
 
 from studio.backends.base import Session
+from studio.core.descriptor import Control, FamilyDescriptor
 from studio.core.errors import ManifestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.results import TextProgress, TextResult
 from studio.core.text_request import TextRequest
-from studio.families.base import Family
+from studio.families.base import NO_CONTEXT, Family, JobContext
 from studio.families.token_sampling import PENALTY_WINDOW, next_token
 
 TextJob = Generator[TextProgress, None, TextResult]
@@ -39,9 +40,23 @@ def context_start(length: int, block: int) -> int:
 
 
 class GptFamily(Family):
-    name = "gpt"
-    modality = "text"
-    networks = ("forward", "step")
+    descriptor = FamilyDescriptor(
+        "gpt",
+        "text",
+        ("forward", "step"),
+        conditions=("prompt",),
+        controls=(
+            Control("temperature", "Temperature", 0.0, 5.0, 0.8, 0.05, tooltip="0 is greedy",
+                    default_key="default_temperature"),
+            Control("top_k", "Top-k", 0, 256, 0, integer=True, tooltip="0 keeps every token",
+                    default_key="default_top_k"),
+            Control("top_p", "Top-p", 0.01, 1.0, 1.0, 0.01, tooltip="1 keeps every token",
+                    default_key="default_top_p"),
+            Control("repetition_penalty", "Repetition penalty", 1.0, 5.0, 1.0, 0.05),
+            Control("max_tokens", "Max tokens", 1, 8192, 200, integer=True),
+        ),
+        summary="a transformer that continues a prompt token by token",
+    )  # fmt: skip
 
     def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
         super().__init__(manifest, sessions)
@@ -82,7 +97,7 @@ class GptFamily(Family):
         out = self.forward.run({"tokens": tokens})
         return out["logits"][0, len(context) - 1], out["keys"], out["values"]
 
-    def generate(self, request: TextRequest) -> TextJob:
+    def generate(self, request: TextRequest, context: JobContext = NO_CONTEXT) -> TextJob:
         started = time.perf_counter()
         prompt_bytes = request.prompt.encode("utf-8") or EMPTY_PROMPT
         ids = list(prompt_bytes)

@@ -11,12 +11,14 @@ from typing import ClassVar
 import numpy as np
 
 from studio.backends.base import Session
+from studio.core.descriptor import Capability, FamilyDescriptor
 from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.priors import MAX_SEED, sample_prior
 from studio.core.requests import ImageRequest
 from studio.core.results import ImageResult, Progress
-from studio.families.base import ImageFamily, ImageJob
+from studio.families.base import NO_CONTEXT, ImageFamily, ImageJob, JobContext
+from studio.families.controls import TEMPERATURE
 from studio.families.pixels import tile, to_uint8
 from studio.latent.directions import Directions
 from studio.latent.prior import MixturePrior
@@ -48,7 +50,8 @@ class LatentImageFamily(ImageFamily):
             raise ManifestError(
                 manifest.folder / MANIFEST_NAME,
                 "io.latent",
-                f"family {cls.name!r} needs a latent shape and a prior ('normal' or 'uniform')",
+                f"family {cls.descriptor.name!r} needs a latent shape and a prior "
+                "('normal' or 'uniform')",
             )
 
     def latents(self, request: ImageRequest) -> np.ndarray:
@@ -108,7 +111,7 @@ class LatentImageFamily(ImageFamily):
         raw = self.generator.run({input_name: latents})[output_name]
         return to_uint8(raw, self.output_range)
 
-    def generate(self, request: ImageRequest) -> ImageJob:
+    def generate(self, request: ImageRequest, context: JobContext = NO_CONTEXT) -> ImageJob:
         z = self.latents(request)
         started = time.perf_counter()
         pictures = []
@@ -133,6 +136,12 @@ class LatentImageFamily(ImageFamily):
 
 
 class GanFamily(LatentImageFamily):
-    name = "gan"
-    networks = ("generator",)
+    descriptor = FamilyDescriptor(
+        "gan",
+        "image",
+        ("generator",),
+        frozenset({Capability.LATENT, Capability.TRUNCATION}),
+        controls=(TEMPERATURE,),
+        summary="a generator from a latent vector, trained against a critic",
+    )
     decoder_network = "generator"

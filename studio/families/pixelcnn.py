@@ -11,21 +11,28 @@ from collections.abc import Mapping
 import numpy as np
 
 from studio.backends.base import Session
+from studio.core.descriptor import Capability, FamilyDescriptor
 from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.priors import MAX_SEED
 from studio.core.requests import ImageRequest
 from studio.core.results import EncodeResult, ImageResult, Progress
-from studio.families.base import EncodeJob, ImageFamily, ImageJob
+from studio.families.base import NO_CONTEXT, EncodeJob, ImageFamily, ImageJob, JobContext
+from studio.families.controls import SAMPLING_TEMPERATURE
 from studio.families.encoding import psnr
 from studio.families.pixels import tile
 
 
 class PixelCnnFamily(ImageFamily):
-    name = "pixelcnn"
-    networks = ("pixelcnn",)
-    can_encode = True
-    encode_label = "Complete picture…"
+    descriptor = FamilyDescriptor(
+        "pixelcnn",
+        "image",
+        ("pixelcnn",),
+        frozenset({Capability.COMPLETE, Capability.LIKELIHOOD, Capability.STEP_PREVIEWS}),
+        controls=(SAMPLING_TEMPERATURE,),
+        encode_label="Complete picture…",
+        summary="draws a picture pixel by pixel, each conditioned on those above and left",
+    )
 
     def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
         super().__init__(manifest, sessions)
@@ -65,7 +72,7 @@ class PixelCnnFamily(ImageFamily):
             raise RequestError("completion pixels must be palette indices or -1")
         return known.reshape(self.size, self.size)
 
-    def generate(self, request: ImageRequest) -> ImageJob:
+    def generate(self, request: ImageRequest, context: JobContext = NO_CONTEXT) -> ImageJob:
         rows, cols = request.grid if request.latent is None else (1, 1)
         cells = rows * cols
         known = self.known_pixels(request)

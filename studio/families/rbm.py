@@ -9,29 +9,36 @@ from collections.abc import Mapping
 import numpy as np
 
 from studio.backends.base import Session
+from studio.core.descriptor import Capability, FamilyDescriptor
 from studio.core.errors import RequestError
 from studio.core.manifest import Manifest
 from studio.core.priors import MAX_SEED
 from studio.core.requests import ImageRequest
 from studio.core.results import EncodeResult, ImageResult, Progress
-from studio.families.base import EncodeJob, ImageFamily, ImageJob
+from studio.families.base import NO_CONTEXT, EncodeJob, ImageFamily, ImageJob, JobContext
+from studio.families.controls import GIBBS_SWEEPS, SAMPLING_TEMPERATURE
 from studio.families.pixels import tile
 
 PREVIEW_EVERY = 5  # Gibbs sweeps between previews
 
 
 class RbmFamily(ImageFamily):
-    name = "rbm"
-    networks = ("hidden", "visible")
-    can_encode = True
-    encode_label = "Complete glyph…"
+    descriptor = FamilyDescriptor(
+        "rbm",
+        "image",
+        ("hidden", "visible"),
+        frozenset({Capability.COMPLETE, Capability.STEP_PREVIEWS}),
+        controls=(SAMPLING_TEMPERATURE, GIBBS_SWEEPS),
+        encode_label="Complete glyph…",
+        summary="an energy model of binary pixels, sampled by Gibbs sweeps",
+    )
 
     def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
         super().__init__(manifest, sessions)
         self.hidden, self.visible = sessions["hidden"], sessions["visible"]
         self.units = int(self.hidden.spec.inputs[0].shape[-1])  # type: ignore[arg-type]
         self.side = round(self.units**0.5)
-        self.default_steps = int(manifest.parameters.get("default_steps", 300))
+        self.default_steps = int(GIBBS_SWEEPS.default_for(manifest.parameters))
         self.density = float(manifest.parameters.get("initial_density", 0.2))
 
     def clamped(self, request: ImageRequest) -> np.ndarray:
@@ -50,7 +57,7 @@ class RbmFamily(ImageFamily):
         h = np.stack([(r.random(p.shape) < p) for r, p in zip(rngs, p_h, strict=True)])
         return self.visible.run({"h": h.astype(np.float32)})["p_v"]
 
-    def generate(self, request: ImageRequest) -> ImageJob:
+    def generate(self, request: ImageRequest, context: JobContext = NO_CONTEXT) -> ImageJob:
         rows, cols = request.grid if request.latent is None else (1, 1)
         cells = rows * cols
         steps = request.steps or self.default_steps

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from studio.core.errors import ManifestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
+from studio.core.modalities import MODALITIES
 from studio.families.adain import AdainFamily
 from studio.families.base import Family
 from studio.families.diffusion import DiffusionFamily
@@ -20,9 +21,14 @@ FAMILIES: dict[str, type[Family]] = {}
 
 
 def register(family: type[Family]) -> None:
-    if family.name in FAMILIES:
-        raise ValueError(f"family {family.name!r} is already registered")
-    FAMILIES[family.name] = family
+    name = family.descriptor.name
+    if name in FAMILIES:
+        raise ValueError(f"family {name!r} is already registered")
+    if family.descriptor.modality not in MODALITIES:
+        raise ValueError(
+            f"family {name!r} makes an unknown modality {family.descriptor.modality!r}"
+        )
+    FAMILIES[name] = family
 
 
 register(GanFamily)

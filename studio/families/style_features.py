@@ -12,17 +12,36 @@ from dataclasses import replace
 
 import numpy as np
 
+from studio.core.descriptor import Capability, Control, FamilyDescriptor
 from studio.core.errors import RequestError
 from studio.core.results import ImageResult, Progress
 from studio.core.style_request import StyleRequest
-from studio.families.base import Family, ImageJob
+from studio.families.base import NO_CONTEXT, Family, ImageJob, JobContext
 from studio.families.colour import keep_colours, match_colours
 
 
 class StyleFeaturesFamily(Family):
-    name = "vgg-features"
-    modality = "style"
-    networks = ("features",)
+    descriptor = FamilyDescriptor(
+        "vgg-features",
+        "style",
+        ("features",),
+        capabilities=frozenset({Capability.STEP_PREVIEWS}),
+        controls=(
+            Control("strength", "Strength", 0.0, 100.0, 1.0, 0.1),
+            Control("iterations", "Iterations", 1, 5000, 150, integer=True),
+        ),
+        summary="a frozen feature network; style by optimising the picture (Gatys et al.)",
+        requires_backend="torch",
+        extra={"method": "optimize"},
+    )
+
+    def generate(self, request: StyleRequest, context: JobContext = NO_CONTEXT) -> ImageJob:
+        styles = context.pictures.get("style", ())
+        if len(styles) > 1:
+            raise RequestError("blending styles works with the fast method only, for now")
+        return (
+            yield from stylize(self, request, context.picture("content"), context.picture("style"))
+        )
 
     def features(self, pixels: np.ndarray) -> dict[str, np.ndarray]:
         """pixels (H, W, 3) uint8 -> {layer: (1, C, h, w) float32 activations}."""
@@ -36,7 +55,6 @@ def stylize(
     request: StyleRequest,
     content: np.ndarray,
     style: np.ndarray,
-    threads: int | None = None,
 ) -> ImageJob:
     """content, style (H, W, 3) uint8 at their working sizes -> the stylised picture, with a
     preview at every iteration (each is a cancellation point). Longer sides above 512 px go
@@ -47,21 +65,20 @@ def stylize(
     if request.method != "optimize":
         raise RequestError(f"{family.manifest.id} optimises; the fast method needs an AdaIN model")
     started = time.perf_counter()
-    spec = family.manifest.networks["features"]
     photo = content.astype(np.float32) / 255.0
     match = request.keep_colors and request.color_method == "match"
     if match:  # the style recoloured first: the optimisation then keeps the photo's colours
         style = match_colours(style, content)
+    session = family.sessions["features"]
     steps = optimize_coarse_to_fine(
-        spec,
+        session,
         photo,
         style.astype(np.float32) / 255.0,
         10.0 * request.strength,
         request.iterations,
         request.seed,
-        threads,
     )
-    provenance = family.provenance(request, family.sessions["features"])  # a torch session
+    provenance = family.provenance(request, session)  # the device that really ran
 
     def finish(picture: np.ndarray, iteration: int | None) -> ImageResult:
         if request.keep_colors and not match:

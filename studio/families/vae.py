@@ -8,18 +8,27 @@ import time
 
 import numpy as np
 
+from studio.core.descriptor import Capability, FamilyDescriptor
 from studio.core.results import EncodeResult, Progress
 from studio.families.base import EncodeJob
+from studio.families.controls import TEMPERATURE
 from studio.families.encoding import bits_per_dim, model_input, psnr
 from studio.families.latent_image import LatentImageFamily
 from studio.families.pixels import to_uint8
 
 
 class VaeFamily(LatentImageFamily):
-    name = "vae"
-    networks = ("encoder", "decoder")
+    descriptor = FamilyDescriptor(
+        "vae",
+        "image",
+        ("encoder", "decoder"),
+        frozenset(
+            {Capability.LATENT, Capability.TRUNCATION, Capability.ENCODE, Capability.LIKELIHOOD}
+        ),
+        controls=(TEMPERATURE,),
+        summary="an encoder and a decoder trained to reconstruct through a Gaussian latent",
+    )
     decoder_network = "decoder"
-    can_encode = True
 
     def encode(self, pixels: np.ndarray) -> EncodeJob:
         started = time.perf_counter()

@@ -23,11 +23,12 @@ import numpy as np
 
 from studio.backends.base import Session
 from studio.core.audio_request import AudioRequest
+from studio.core.descriptor import Control, FamilyDescriptor
 from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
 from studio.core.pitch import phase_features
 from studio.core.results import AudioProgress, AudioResult
-from studio.families.base import Family
+from studio.families.base import NO_CONTEXT, Family, JobContext
 
 AudioJob = Generator[AudioProgress, None, AudioResult]
 PREVIEW_EVERY = 16  # blocks between waveform previews (~64 ms of audio)
@@ -71,9 +72,17 @@ def timbre_directions(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class WaveNetFamily(Family):
-    name = "wavenet"
-    modality = "audio"
-    networks = ("block",)
+    descriptor = FamilyDescriptor(
+        "wavenet",
+        "audio",
+        ("block",),
+        conditions=("pitch", "instrument", "timbre"),
+        controls=(
+            Control("temperature", "Temperature", 0.05, 2.0, 1.0, 0.05,
+                    default_key="default_temperature"),
+        ),
+        summary="an autoregressive network that draws audio one sample at a time",
+    )  # fmt: skip
 
     def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
         super().__init__(manifest, sessions)
@@ -173,7 +182,7 @@ class WaveNetFamily(Family):
             vector += value * self.spread[k] * self.directions[k]
         return vector.astype(np.float32)
 
-    def generate(self, request: AudioRequest) -> AudioJob:
+    def generate(self, request: AudioRequest, context: JobContext = NO_CONTEXT) -> AudioJob:
         started = time.perf_counter()
         total = round(request.seconds * self.sample_rate)
         blocks = -(-total // self.block)
