@@ -12,18 +12,26 @@ from studio.latent.directions import Directions, principal_directions
 from studio.nets.dcgan import DCGANConfig
 from studio.training.augment import diff_augment
 from studio.training.emoji_data import FONT_PATH, _render, _to_square
-from studio.training.gan import GANTrainConfig, train_gan
+from studio.training.gan_emoji import GANSettings, GANTraining
+from studio.training.loop import EMA, LoopSettings, Run, train
 
 TINY = DCGANConfig(latent_dim=8, image_size=8, base_channels=4)
 
 
-def test_a_few_training_steps_move_the_generator_and_stay_finite() -> None:
+def test_a_few_training_steps_move_the_generator_and_stay_finite(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (32, 8, 8, 3), dtype=np.uint8)
-    config = GANTrainConfig(net=TINY, batch_size=8, max_steps=5, ema_decay=0.5)
-    seen: list[int] = []
-    generator, steps = train_gan(images, config, lambda s, *_: seen.append(s), progress_every=2)
-    assert steps == 5 and seen == [2, 4]
+    settings = GANSettings(batch_size=8, ema_decay=0.5)
+    loop = LoopSettings("gan", preview_every=2, ema=EMA(("generator",), settings.ema_decay))
+    outcome = train(
+        lambda rngs: GANTraining(images, TINY, settings, rngs, tmp_path),
+        Run(tmp_path, minutes=5.0, max_steps=5),
+        loop,
+    )
+    assert outcome.steps == 5 and outcome.examples == 40
+    assert (tmp_path / "samples.png").is_file()  # the preview
+    assert set(outcome.losses) == {"d_loss", "g_loss"}
+    generator = outcome.averages["generator"]
     out = generator(torch.randn(4, 8)).detach()
     assert out.shape == (4, 3, 8, 8) and torch.isfinite(out).all()
     assert out.abs().max() <= 1.0

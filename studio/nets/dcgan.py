@@ -1,7 +1,7 @@
 """DCGAN generator and discriminator for small square images (Radford et al., 2016).
 
 The generator maps a latent vector to an image in [-1, 1]; it is the only part the app runs.
-The discriminator exists for training (studio/training/gan.py) and is never exported.
+The discriminator exists for training (studio/training/gan_emoji.py) and is never exported.
 """
 
 from __future__ import annotations

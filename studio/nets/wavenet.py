@@ -4,7 +4,7 @@ Audio is 8-bit mu-law (256 classes); the network predicts a softmax over the nex
 class from the previous samples through stacks of gated, dilated, causal convolutions with
 residual and skip paths (paper section 2). Kernel 3 with dilations 1, 3, 9, ... 243 covers the
 receptive field of kernel 2 with 1, 2, 4, ... 512 in 6 layers instead of 10: generation pays
-per layer, not per tap (see studio/training/wavenet_notes.py). Conditioning (section 2.5):
+per layer, not per tap (see studio/training/onnx_blocks.py). Conditioning (section 2.5):
 - global: a pitch embedding (MIDI note) and a timbre vector. Training looks the timbre up in a
   learned table, one row per instrument, but the network takes any vector, so the app can
   morph between instruments by mixing rows.

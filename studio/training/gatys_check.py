@@ -83,10 +83,11 @@ def to_tensor(rgb: np.ndarray, size: int) -> torch.Tensor:
 def main(out: Path, size: int = 256, seconds: float = 120.0) -> Path:
     """Content chelsea (scikit-image, CC0), style a seeded procedural mosaic; writes a strip
     content | style | result to `out`."""
-    from studio.training.adain import encoder, load_photo, texture
+    from studio.training.style_data import load_photo, texture
+    from studio.training.vgg_weights import frozen_vgg
 
     torch.set_num_threads(1)
-    vgg = encoder()
+    vgg = frozen_vgg()
     content = to_tensor(load_photo("chelsea"), size)
     rng = np.random.default_rng(7)
     style_image = texture(rng)

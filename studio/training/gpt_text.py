@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-from dataclasses import asdict
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch.nn import functional as F
 
 from studio.nets.gpt import GPT, GPTConfig, GPTStep
@@ -23,12 +21,16 @@ from studio.training.export import (
     export_onnx,
     export_safetensors,
     onnx_torch_max_diff,
-    origin,
-    write_manifest,
+    parameter_count,
 )
 from studio.training.kjv_data import DATA_LICENCE, load_or_build
+from studio.training.loop import LoopSettings, Rngs, Run, Tick, train
+from studio.training.manifest_writer import ModelCard, Network, Origin, write_manifest
+from studio.training.schedules import learning_rate, set_learning_rate
+from studio.training.trainable import Trainable
 
 MODEL_ID = "gpt-kjv"
+DATA_PUBLIC_DOMAIN = "Model weights: same licence as the project; data: public domain"
 _HELD_OUT_BLOCK = 64 * 1024
 log = logging.getLogger(__name__)
 
@@ -62,55 +64,45 @@ def held_out_loss(model: GPT, data: np.ndarray, batches: int = 16, size: int = 1
     return float(np.mean(losses))
 
 
-def learning_rate(progress: float, step: int, peak: float, warmup: int = 200) -> float:
-    """Linear warm-up over `warmup` steps, then cosine from `peak` to peak/10 as `progress`
-    (the spent fraction of the budget) goes 0 -> 1."""
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    return peak * (0.1 + 0.45 * (1 + math.cos(math.pi * min(progress, 1.0))))
+class GPTTraining(Trainable):
+    """Next-byte cross-entropy on random windows of `train` (uint8 bytes); AdamW (weight
+    decay 0.1 on matrices only, betas (0.9, 0.99)), gradients clipped at norm 1, learning
+    rate warmed up over 200 steps, then cosine to a tenth over the budget."""
 
+    def __init__(
+        self,
+        train: np.ndarray,
+        held: np.ndarray,
+        config: GPTConfig,
+        rngs: Rngs,
+        batch_size: int = 16,
+        peak_lr: float = 1e-3,
+    ) -> None:
+        self.model = GPT(config)
+        decay = [p for p in self.model.parameters() if p.dim() >= 2]
+        no_decay = [p for p in self.model.parameters() if p.dim() < 2]
+        optimiser = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=peak_lr,
+            betas=(0.9, 0.99),
+        )
+        super().__init__(batch_size, {"gpt": self.model}, {"adamw": optimiser})
+        self.train, self.held, self.rng, self.peak_lr = train, held, rngs.numpy, peak_lr
 
-def train_gpt(
-    text: str,
-    config: GPTConfig,
-    minutes: float,
-    max_steps: int | None = None,
-    batch_size: int = 16,
-    peak_lr: float = 1e-3,
-    on_progress=None,
-    start_from: Path | None = None,
-) -> tuple[GPT, int, float]:
-    """Returns (model in eval mode, steps, held-out loss in nats per byte)."""
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    train, held = split_bytes(np.frombuffer(text.encode("utf-8"), np.uint8))
-    model = GPT(config)
-    if start_from is not None:
-        model.load_state_dict(load_file(str(start_from)))
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimiser = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=peak_lr,
-        betas=(0.9, 0.99),
-    )
-    start, budget = time.monotonic(), minutes * 60
-    steps, losses = 0, []
-    while (max_steps is None or steps < max_steps) and time.monotonic() - start < budget:
-        for group in optimiser.param_groups:
-            group["lr"] = learning_rate((time.monotonic() - start) / budget, steps, peak_lr)
-        x, y = batch_of(train, config.block_size, batch_size, rng)
-        loss = F.cross_entropy(model.logits(x).flatten(0, 1), y.flatten())
+    def step(self, tick: Tick) -> Mapping[str, float]:
+        optimiser = self.optimisers["adamw"]
+        set_learning_rate(optimiser, learning_rate(tick.progress, tick.index, self.peak_lr))
+        x, y = batch_of(self.train, self.model.config.block_size, self.batch_size, self.rng)
+        loss = F.cross_entropy(self.model.logits(x).flatten(0, 1), y.flatten())
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         optimiser.step()
-        losses.append(loss.item())
-        steps += 1
-        if on_progress is not None and steps % 250 == 0:
-            on_progress(steps, float(np.mean(losses[-250:])), model, held)
-    model.eval()
-    return model, steps, held_out_loss(model, held)
+        return {"loss": loss.item()}
+
+    def preview(self, step: int, averages: Mapping[str, torch.nn.Module]) -> None:
+        log.info("held-out loss %.4f", held_out_loss(self.model, self.held, batches=4))
+        log.info("sample: %r", greedy_sample(self.model, "And it came to pass", 120))
 
 
 def greedy_sample(model: GPT, prompt: str, length: int = 200) -> str:
@@ -123,13 +115,48 @@ def greedy_sample(model: GPT, prompt: str, length: int = 200) -> str:
     return bytes(ids).decode("utf-8", errors="replace")
 
 
+def _networks(config: GPTConfig) -> dict[str, Network]:
+    """forward: a whole window -> logits and its KV cache; step: one token and the cache."""
+    heads, head_size = config.n_head, config.n_embd // config.n_head
+    block, vocab, layers = config.block_size, config.vocab_size, config.n_layer
+    kv_window = ("batch", layers, heads, block, head_size)
+    kv_one = ("batch", layers, heads, 1, head_size)
+    return {
+        "forward": Network(
+            "gpt",
+            {"tokens": ("batch", block)},
+            {"logits": ("batch", block, vocab), "keys": kv_window, "values": kv_window},
+            config,
+            "forward.onnx",
+            "gpt.safetensors",
+        ),
+        "step": Network(
+            "gpt-step",
+            {
+                "token": ("batch", 1),
+                "position": ("batch",),
+                "past_keys": kv_window,
+                "past_values": kv_window,
+            },
+            {"logits": ("batch", vocab), "keys": kv_one, "values": kv_one},
+            config,
+            "step.onnx",
+            "gpt.safetensors",
+        ),
+    }
+
+
 def export_gpt(
     model: GPT,
     folder: Path,
-    meta: dict,
+    steps: int,
+    minutes: float,
+    loss: float,
     model_id: str = MODEL_ID,
     name: str = "King James Bible GPT",
 ) -> None:
+    """forward.onnx (a whole window), step.onnx (one token with a KV cache), gpt.safetensors
+    and manifest.toml in `folder`; `loss` is the held-out loss in nats per byte."""
     folder.mkdir(parents=True, exist_ok=True)
     config = model.config
     step = GPTStep(config).eval()
@@ -150,103 +177,53 @@ def export_gpt(
         onnx_torch_max_diff(model, folder / "forward.onnx", {"tokens": window}),
         onnx_torch_max_diff(step, folder / "step.onnx", step_inputs),
     )
-    block, vocab, layers = config.block_size, config.vocab_size, config.n_layer
-    kv_window = ["batch", layers, heads, block, head_size]
-    kv_one = ["batch", layers, heads, 1, head_size]
-    weights = {"safetensors": {"path": "gpt.safetensors"}, "config": asdict(config)}
-    parameters = sum(p.numel() for p in model.parameters())
-    write_manifest(
-        folder,
-        {
-            "id": model_id,
-            "name": name,
-            "family": "gpt",
-            "modality": "text",
-            "description": (
-                f"Byte-level decoder-only transformer ({parameters:,} parameters, "
-                f"{layers} layers, {config.n_embd} wide, {block}-byte context) trained on the "
-                f"King James Bible; {meta['steps']:,} steps in {meta['minutes']:.0f} min on "
-                f"CPU. Held-out loss {meta['loss']:.3f} nats/byte."
-            ),
-            "networks": {
-                "forward": {
-                    "architecture": "gpt",
-                    "onnx": {"path": "forward.onnx"},
-                    **weights,
-                    "inputs": {"tokens": {"shape": ["batch", block]}},
-                    "outputs": {
-                        "logits": {"shape": ["batch", block, vocab]},
-                        "keys": {"shape": kv_window},
-                        "values": {"shape": kv_window},
-                    },
-                },
-                "step": {
-                    "architecture": "gpt-step",
-                    "onnx": {"path": "step.onnx"},
-                    **weights,
-                    "inputs": {
-                        "token": {"shape": ["batch", 1]},
-                        "position": {"shape": ["batch"]},
-                        "past_keys": {"shape": kv_window},
-                        "past_values": {"shape": kv_window},
-                    },
-                    "outputs": {
-                        "logits": {"shape": ["batch", vocab]},
-                        "keys": {"shape": kv_one},
-                        "values": {"shape": kv_one},
-                    },
-                },
-            },
-            "parameters": {
-                "tokenizer": "bytes",
-                "default_temperature": 0.8,
-                "default_top_p": 0.95,
-                "default_prompt": "And it came to pass",
-            },
-            "metrics": {
-                "held_out_nats_per_byte": round(meta["loss"], 4),
-                "held_out_bits_per_byte": round(meta["loss"] / math.log(2), 4),
-                "training_steps": meta["steps"],
-                "training_minutes": round(meta["minutes"], 1),
-            },
-            "origin": origin(
-                model_id,
-                DATA_LICENCE,
-                diff,
-                "Model weights: same licence as the project; data: public domain",
-            ),
+    layers, block = config.n_layer, config.block_size
+    card = ModelCard(
+        id=model_id,
+        name=name,
+        family="gpt",
+        modality="text",
+        description=(
+            f"Byte-level decoder-only transformer ({parameter_count(model):,} parameters, "
+            f"{layers} layers, {config.n_embd} wide, {block}-byte context) trained on the "
+            f"King James Bible; {steps:,} steps in {minutes:.0f} min on CPU. "
+            f"Held-out loss {loss:.3f} nats/byte."
+        ),
+        networks=_networks(config),
+        parameters={
+            "tokenizer": "bytes",
+            "default_temperature": 0.8,
+            "default_top_p": 0.95,
+            "default_prompt": "And it came to pass",
         },
+        metrics={
+            "held_out_nats_per_byte": round(loss, 4),
+            "held_out_bits_per_byte": round(loss / math.log(2), 4),
+            "training_steps": steps,
+            "training_minutes": round(minutes, 1),
+        },
+        origin=Origin(DATA_LICENCE, diff, DATA_PUBLIC_DOMAIN),
     )
+    write_manifest(folder, card)
 
 
 def build(
     out: Path,
-    work: Path,
-    minutes: float,
-    max_steps: int | None = None,
+    run: Run,
     text: str | None = None,
     config: GPTConfig | None = None,
-    resume: bool = False,
 ) -> Path:
+    """Train on the King James Bible (or `text`, at least ~330 KB: every tenth 64 KB block
+    from the sixth on is held out) and export into `out`."""
     config = config or GPTConfig()
-    work.mkdir(parents=True, exist_ok=True)
-    text = text if text is not None else load_or_build(work / "kjv.txt")
-    start = time.monotonic()
-    checkpoint = work / "checkpoint.safetensors"
-
-    def on_progress(step: int, loss: float, model: GPT, held: np.ndarray) -> None:
-        log.info("gpt step %d  train loss %.4f", step, loss)
-        if step % 1000 == 0:
-            log.info("held-out loss %.4f", held_out_loss(model, held, batches=4))
-            log.info("sample: %r", greedy_sample(model, "And it came to pass", 120))
-            export_safetensors(model, checkpoint)
-
-    start_from = checkpoint if resume and checkpoint.exists() else None
-    model, steps, loss = train_gpt(
-        text, config, minutes, max_steps, on_progress=on_progress, start_from=start_from
-    )
-    export_safetensors(model, checkpoint)
-    meta = {"steps": steps, "minutes": (time.monotonic() - start) / 60, "loss": loss}
-    export_gpt(model, out, meta)
+    run.work.mkdir(parents=True, exist_ok=True)
+    text = text if text is not None else load_or_build(run.work / "kjv.txt")
+    train_bytes, held = split_bytes(np.frombuffer(text.encode("utf-8"), np.uint8))
+    loop = LoopSettings(MODEL_ID, log_every=250, checkpoint_every=1000, preview_every=1000)
+    outcome = train(lambda rngs: GPTTraining(train_bytes, held, config, rngs), run, loop)
+    model = outcome.recipe.model.eval()
+    loss = held_out_loss(model, held)
+    model.eval()
+    export_gpt(model, out, outcome.steps, outcome.minutes, loss)
     log.info("held-out %.4f nats/byte; exported %s", loss, out)
     return out

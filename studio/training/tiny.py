@@ -10,8 +10,8 @@ import torch
 from studio.nets.dcgan import DCGANConfig, Generator
 from studio.nets.flow import FlowConfig, FlowEncoder
 from studio.nets.vae import VAEConfig
-from studio.training import encoder_recipes, gan_emoji
-from studio.training.likelihood import VAE
+from studio.training import flow_emoji, gan_emoji, vae_emoji
+from studio.training.vae_emoji import VAE
 
 
 def _pictures(size: int, count: int = 64) -> np.ndarray:
@@ -21,7 +21,7 @@ def _pictures(size: int, count: int = 64) -> np.ndarray:
 def build_tiny_gan(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     generator = Generator(DCGANConfig(latent_dim=8, image_size=8, base_channels=4)).eval()
-    gan_emoji.export_model(
+    gan_emoji.export_gan(
         generator,
         folder,
         steps=0,
@@ -36,8 +36,7 @@ def build_tiny_gan(folder: Path, seed: int = 0) -> Path:
 def build_tiny_vae(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     model = VAE(VAEConfig(latent_dim=8, image_size=8, base_channels=8)).eval()
-    meta = {"steps": 0, "minutes": 0.0, "bpd": 8.0}
-    encoder_recipes.export_vae(model, folder, _pictures(8), meta, "tiny-vae", "Tiny VAE")
+    vae_emoji.export_vae(model, folder, _pictures(8), 0, 0.0, 8.0, "tiny-vae", "Tiny VAE")
     return folder
 
 
@@ -50,8 +49,10 @@ def build_tiny_flow(folder: Path, seed: int = 0) -> Path:
         for parameter in encoder.parameters():
             parameter.add_(0.01 * torch.randn_like(parameter))
     encoder.eval()
-    meta = {"steps": 0, "minutes": 0.0, "bpd": 8.0, "typical": [7.0, 8.0, 9.0]}
-    encoder_recipes.export_flow(encoder, folder, _pictures(8), meta, "tiny-flow", "Tiny flow")
+    pictures, typical = _pictures(8), [7.0, 8.0, 9.0]
+    flow_emoji.export_flow(
+        encoder, folder, pictures, 0, 0.0, 8.0, typical, "tiny-flow", "Tiny flow"
+    )
     return folder
 
 
@@ -61,8 +62,8 @@ def build_tiny_ddpm(folder: Path, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     config = UNetConfig(image_size=8, base_channels=8, multipliers=(1, 2), time_dim=16, patch=1)
-    meta = {"steps": 0, "minutes": 0.0, "loss": float("nan")}
-    diffusion.export_ddpm(UNet(config).eval(), folder, meta, "tiny-ddpm", "Tiny diffusion")
+    model = UNet(config).eval()
+    diffusion.export_ddpm(model, folder, 0, 0.0, float("nan"), "tiny-ddpm", "Tiny diffusion")
     return folder
 
 
@@ -73,9 +74,8 @@ def build_tiny_pixelcnn(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     config = PixelCNNConfig(image_size=8, palette_size=4, channels=8, layers=3, kernel=3)
     palette = np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0], [0, 0, 255]], np.uint8)
-    meta = {"steps": 0, "minutes": 0.0, "bits": 2.0}
     pixelcnn.export_pixelcnn(
-        PixelCNN(config).eval(), folder, palette, meta, "tiny-pixelcnn", "Tiny PixelCNN"
+        PixelCNN(config).eval(), folder, palette, 0, 0.0, 2.0, "tiny-pixelcnn", "Tiny PixelCNN"
     )
     return folder
 
@@ -88,8 +88,7 @@ def build_tiny_rbm(folder: Path, seed: int = 0) -> Path:
     machine = RBM(RBMConfig(visible=64, hidden=16))
     with torch.no_grad():
         machine.weight.normal_(0, 0.5)
-    meta = {"steps": 0, "minutes": 0.0, "gap": 0.0, "count": 0, "density": 0.3}
-    rbm.export_rbm(machine, folder, meta, "tiny-rbm", "Tiny RBM")
+    rbm.export_rbm(machine, folder, 0, 0.0, 0.0, 0, 0.3, "tiny-rbm", "Tiny RBM")
     return folder
 
 
@@ -101,8 +100,7 @@ def build_tiny_gpt(folder: Path, seed: int = 0) -> Path:
     model = GPT(GPTConfig(block_size=32, n_layer=2, n_head=2, n_embd=16)).eval()
     with torch.no_grad():  # spread the logits, so greedy choices are clear-cut, not near-ties
         model.head.weight.mul_(100.0)
-    meta = {"steps": 0, "minutes": 0.0, "loss": 5.5}
-    gpt_text.export_gpt(model, folder, meta, "tiny-gpt", "Tiny GPT (untrained)")
+    gpt_text.export_gpt(model, folder, 0, 0.0, 5.5, "tiny-gpt", "Tiny GPT (untrained)")
     return folder
 
 
@@ -121,11 +119,11 @@ def build_tiny_wavenet(folder: Path, seed: int = 0) -> Path:
         timbre_size=4,
     )
     model = WaveNet(config).eval()
-    meta = {"steps": 0, "minutes": 0.0, "loss": 5.5, "pitch_min": 48, "pitch_max": 72}
+    trained = wavenet_notes.WaveNetTrained(0, 0.0, 5.5, (48, 72))
     instruments = ("Piano", "Violin", "Flute")
     frames = np.linspace(0, 1, 250)
     loudness = np.stack([np.exp(-4 * frames), np.minimum(1, 5 * frames), np.full(250, 0.5)])
-    wavenet_notes.export_wavenet(model, folder, meta, instruments, loudness, "tiny-wavenet")
+    wavenet_notes.export_wavenet(model, folder, trained, instruments, loudness, "tiny-wavenet")
     return folder
 
 
@@ -136,13 +134,6 @@ def build_tiny_adain(folder: Path, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     decoder = Decoder(DecoderConfig(width=16)).eval()
-    meta = {
-        "steps": 0,
-        "minutes": 0.0,
-        "content_loss": 0.0,
-        "style_loss": 0.0,
-        "reconstruction_loss": 0.0,
-        "seconds_per_step": 0.0,
-    }
-    adain.export_adain(decoder, folder, folder, meta, measure=False, model_id="tiny-adain")
+    trained = adain.AdaINTrained(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0)
+    adain.export_adain(decoder, folder, folder, trained, measure=False, model_id="tiny-adain")
     return folder
