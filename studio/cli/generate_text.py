@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from pathlib import Path
 
+from studio.cli import options
 from studio.core.catalog import Catalog
 from studio.core.errors import MediaError, RequestError
+from studio.core.provenance import Provenance
 from studio.core.text_request import TextRequest
 from studio.engine.run import run_to_completion
 from studio.media.text import TEXT_SUFFIXES, read_text, write_text
@@ -14,7 +16,7 @@ from studio.media.text import TEXT_SUFFIXES, read_text, write_text
 TEXT_SETTINGS = ("temperature", "top_k", "top_p", "repetition_penalty", "max_tokens")
 
 
-def add_text_arguments(gen: argparse.ArgumentParser) -> None:
+def add_arguments(gen: argparse.ArgumentParser) -> None:
     text = gen.add_argument_group("text models")
     text.add_argument("--prompt", default=None, help="text to continue (default: the model's)")
     text.add_argument("--max-tokens", type=int, default=None, help="new tokens (default 200)")
@@ -26,14 +28,18 @@ def add_text_arguments(gen: argparse.ArgumentParser) -> None:
     )
 
 
-def is_text_source(path) -> bool:
+def owns(path: Path) -> bool:
     return path.suffix.lower() in TEXT_SUFFIXES
 
 
-def generate_text(args: argparse.Namespace, catalog: Catalog) -> int:
+def read_provenance(path: Path) -> Provenance | None:
+    return read_text(path)[1]
+
+
+def generate(args: argparse.Namespace, catalog: Catalog) -> int:
     from studio.engine.runtime import ModelRuntime
 
-    if not is_text_source(args.out):
+    if not owns(args.out):
         raise RequestError(f"a text model writes {' or '.join(TEXT_SUFFIXES)}, not {args.out.name}")
     runtime = ModelRuntime(catalog)
     stored = None
@@ -44,28 +50,17 @@ def generate_text(args: argparse.Namespace, catalog: Catalog) -> int:
         request = stored.request
     else:
         settings: dict[str, object] = {
-            "seed": args.seed,
-            "backend": args.backend,
-            "device": args.device,
+            **options.base_settings(args),
             "use_cache": not args.no_cache,
+            **options.given(args, ("prompt", *TEXT_SETTINGS)),
         }
-        if args.prompt is not None:
-            settings["prompt"] = args.prompt
-        for name in TEXT_SETTINGS:
-            if getattr(args, name) is not None:
-                settings[name] = getattr(args, name)
         request = runtime.default_text_request(args.model, **settings)
     result = run_to_completion(runtime.text_job(request))
-    if stored is not None and stored.model_sha256 != result.provenance.model_sha256:
-        print(
-            f"studio: warning: {request.model_id} changed since {args.source.name} was made; "
-            "the text may differ",
-            file=sys.stderr,
-        )
-    write_text(args.out, result.text, result.provenance, overwrite=args.overwrite)
     provenance = result.provenance
+    options.warn_if_changed(stored, provenance, request.model_id, args.source, "the text")
+    write_text(args.out, result.text, provenance, overwrite=args.overwrite)
     print(
-        f"wrote {args.out} ({result.tokens} tokens, {provenance.backend}/{provenance.provider}, "
+        f"wrote {args.out} ({result.tokens} tokens, {options.ran_on(provenance)}, "
         f"{result.tokens_per_second:.0f} tokens/s)"
     )
     return 0

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from studio.cli import options
 from studio.core.catalog import Catalog
 from studio.core.manifest import file_sha256
+from studio.core.results import Progress
 from studio.core.style_request import COLOR_METHODS, METHODS, MODEL_OF_METHOD, StyleRequest
 from studio.engine.run import run_to_completion
 
 
-def add_style_parser(verbs) -> None:
+def add_parser(verbs: options.Verbs) -> None:
     style = verbs.add_parser("stylize", help="paint a photo in the style of another picture")
     style.add_argument("--content", type=Path, required=True, help="the photo")
     style.add_argument("--style", type=Path, required=True, help="the painting or texture")
@@ -24,8 +26,8 @@ def add_style_parser(verbs) -> None:
         help="another style mixed in with this weight (the first style gets the rest)",
     )
     style.add_argument("--method", choices=METHODS, default="optimize")
-    style.add_argument(
-        "--model", help="the model of the method (default: adain-style or vgg16-features)"
+    options.add_model(
+        style, help="the model of the method (default: adain-style or vgg16-features)"
     )
     style.add_argument(
         "--strength",
@@ -42,9 +44,8 @@ def add_style_parser(verbs) -> None:
     )
     style.add_argument("--size", type=int, default=512, help="longer side of the result")
     style.add_argument("--iterations", type=int, default=150, help="optimisation steps")
-    style.add_argument("--seed", type=int, default=0)
-    style.add_argument("--out", type=Path, required=True, help=".png, .webp or .jpg")
-    style.add_argument("--overwrite", action="store_true")
+    options.add_seed(style)
+    options.add_output(style, help=".png, .webp or .jpg")
 
 
 def _blended(text: str) -> tuple[Path, float]:
@@ -60,10 +61,11 @@ def _pinned(path: Path) -> tuple[str, str]:
     return str(path.resolve()), file_sha256(path) if path.is_file() else ""
 
 
-def stylize(args: argparse.Namespace, catalog: Catalog) -> int:
+def run(args: argparse.Namespace) -> int:
     from studio.engine.runtime import ModelRuntime
     from studio.media.image import image_format, write_image
 
+    catalog = Catalog()
     image_format(args.out)  # a bad extension fails before minutes of work
     content, content_sha256 = _pinned(args.content)
     style, style_sha256 = _pinned(args.style)
@@ -83,7 +85,7 @@ def stylize(args: argparse.Namespace, catalog: Catalog) -> int:
         seed=args.seed,
     )
 
-    def report(progress) -> None:
+    def report(progress: Progress) -> None:
         if progress.step and progress.step % 25 == 0:
             print(f"  {progress.message}")
 

@@ -10,10 +10,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.core.bundled import bundled_models_dir
 from studio.core.errors import ManifestError, StudioError, UnknownModelError
 from studio.core.manifest import MANIFEST_NAME, Manifest, parse_manifest
 
-BUNDLED_MODELS = Path(__file__).resolve().parents[2] / "models"
+BUNDLED_MODELS = bundled_models_dir()
 USER_MODELS_ENV = "LATENT_STUDIO_MODELS"  # overrides the platformdirs location (tests, CI)
 
 
