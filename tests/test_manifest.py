@@ -64,6 +64,7 @@ def test_valid_manifest_parses(tmp_path: Path) -> None:
     assert manifest.id == "my-gan"
     assert manifest.backends == ("onnx", "torch")
     assert manifest.networks["generator"].inputs[0].shape == ("batch", 8)
+    assert manifest.networks["generator"].inputs[0].dtype == "float32"  # absent: float32
     assert manifest.latent_shape == (8,)
     assert manifest.output_range == (-1.0, 1.0)
 
@@ -100,6 +101,18 @@ def test_valid_manifest_parses(tmp_path: Path) -> None:
             "positive",
         ),
         ("networks.generator.outputs.image", "x", "networks.generator.outputs.image", "table"),
+        (
+            "networks.generator.inputs.z.dtype",
+            "float64",
+            "networks.generator.inputs.z.dtype",
+            "not one of float32, float16, int64, int32, uint8, bool",
+        ),
+        (
+            "networks.generator.outputs.image.dtype",
+            32,
+            "networks.generator.outputs.image.dtype",
+            "must be a string",
+        ),
         ("io.latent.shape", ["batch"], "io.latent.shape[0]", "positive integer"),
         ("io.latent.prior", "cauchy", "io.latent.prior", "not one of"),
         ("io.output.range", [1.0, -1.0], "io.output.range", "low < high"),
@@ -120,6 +133,14 @@ def test_bad_field_is_named(
     assert caught.value.field == field
     assert reason in caught.value.reason
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int64", "int32", "uint8", "bool"])
+def test_declared_dtype_is_parsed(tmp_path: Path, dtype: str) -> None:
+    data = mutated("networks.generator.inputs.z.dtype", dtype)
+    data["networks"]["generator"]["outputs"]["image"]["dtype"] = dtype
+    network = parse_manifest(write(tmp_path, data)).networks["generator"]
+    assert (network.inputs[0].dtype, network.outputs[0].dtype) == (dtype, dtype)
 
 
 def test_invalid_toml_is_reported(tmp_path: Path) -> None:

@@ -9,12 +9,21 @@ import numpy as np
 
 from studio.backends.base import DeviceChoice, Session, check_shape
 from studio.core.errors import ModelError
-from studio.core.manifest import NetworkSpec
+from studio.core.manifest import NetworkSpec, TensorSpec
 
 # Preference order; ONNX Runtime silently skips providers it cannot start, so we read back
 # what the session really got.
 GPU_PROVIDERS = ("CUDAExecutionProvider", "DmlExecutionProvider", "CoreMLExecutionProvider")
 CPU_PROVIDER = "CPUExecutionProvider"
+# ONNX Runtime's names for the element types a manifest may declare
+ORT_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(uint8)": "uint8",
+    "tensor(bool)": "bool",
+}
 
 
 def available_gpu_providers() -> list[str]:
@@ -49,11 +58,15 @@ class OnnxSession(Session):
             fallback = f"{gpu[0]} failed to start; running on CPU"
         super().__init__(spec, DeviceChoice("onnx", used, fallback), spec.onnx.sha256)
         self._session = session
+        self._file = spec.onnx.path.name
         self._check_declared_shapes()
 
     def _check_declared_shapes(self) -> None:
-        real_inputs = {i.name: i.shape for i in self._session.get_inputs()}
-        real_outputs = {o.name: o.shape for o in self._session.get_outputs()}
+        """Every declared tensor exists in the graph with a compatible shape and the same
+        element type: ONNX Runtime refuses a feed of any other type, so a wrong dtype is
+        reported here, naming the manifest field, rather than at the first run."""
+        real_inputs = {i.name: i for i in self._session.get_inputs()}
+        real_outputs = {o.name: o for o in self._session.get_outputs()}
         for kind, declared, real in (
             ("input", self.spec.inputs, real_inputs),
             ("output", self.spec.outputs, real_outputs),
@@ -61,13 +74,24 @@ class OnnxSession(Session):
             for tensor in declared:
                 if tensor.name not in real:
                     raise ModelError(
-                        f"{self.spec.onnx.path.name}: the manifest declares {kind} "  # type: ignore[union-attr]
+                        f"{self._file}: the manifest declares {kind} "
                         f"{tensor.name!r}, the model has {sorted(real)}"
                     )
-                check_shape(real[tensor.name], tensor, f"{self.spec.name} {kind}")
+                check_shape(real[tensor.name].shape, tensor, f"{self.spec.name} {kind}")
+                self._check_dtype(kind, tensor, real[tensor.name].type)
+
+    def _check_dtype(self, kind: str, tensor: TensorSpec, ort_type: str) -> None:
+        graph_dtype = ORT_TYPES.get(ort_type, ort_type)
+        if graph_dtype != tensor.dtype:
+            field = f"networks.{self.spec.name}.{kind}s.{tensor.name}.dtype"
+            raise ModelError(
+                f"{self._file}: the manifest declares {kind} {tensor.name!r} as {tensor.dtype} "
+                f"({field}), the ONNX graph's is {graph_dtype}"
+            )
 
     def _run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        feeds = {t.name: np.ascontiguousarray(inputs[t.name], np.float32) for t in self.spec.inputs}
+        # already in the declared dtypes, which load checked against the graph's
+        feeds = {t.name: np.ascontiguousarray(inputs[t.name]) for t in self.spec.inputs}
         names = [t.name for t in self.spec.outputs]
         try:
             outputs = self._session.run(names, feeds)

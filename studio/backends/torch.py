@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from studio.backends.base import DeviceChoice, Session, check_shape, concrete_shape
+from studio.backends.base import (
+    DeviceChoice,
+    Session,
+    check_shape,
+    concrete_shape,
+    returned_dtype,
+)
 from studio.core.errors import ModelError
 from studio.core.manifest import NetworkSpec
+
+if TYPE_CHECKING:  # annotations only: torch is imported when a session opens, not before
+    import torch
 
 
 def pick_device(device: str) -> tuple[str, str | None]:
@@ -51,14 +61,19 @@ class TorchSession(Session):
             raise ModelError(
                 f"{name}: weights do not fit architecture {spec.architecture!r} ({exc})"
             ) from exc
-        self._module = module.eval().to(torch_device)
+        # float16 (or bfloat16) weights are computed in float32, on every device:
+        # load_state_dict copied them into float32 parameters, and .float() says so for any
+        # an architecture made otherwise. CPU float16 kernels are missing or slow for some
+        # ops, and our networks are small enough that half the memory is not worth a second
+        # numeric path. Float inputs are fed as float32 to match (see _tensor).
+        self._module = module.float().eval().to(torch_device)
         self._torch = torch
         super().__init__(
             spec, DeviceChoice("torch", torch_device, fallback), spec.safetensors.sha256
         )
         self._check_declared_shapes()
 
-    def frozen_module(self):  # -> torch.nn.Module; untyped so torch stays a lazy import
+    def frozen_module(self) -> torch.nn.Module:
         """The network itself, for methods that need gradients through it (style by
         optimisation): in eval mode, on this session's device, its own weights frozen."""
         for parameter in self._module.parameters():
@@ -66,22 +81,32 @@ class TorchSession(Session):
         return self._module
 
     def _check_declared_shapes(self) -> None:
-        # torch modules do not declare shapes: run a small probe and compare. Free axes are
-        # 2, not 1: a reflection pad (the AdaIN decoder) needs two pixels to reflect.
+        """torch modules declare neither shapes nor dtypes: run a probe of zeros in the
+        declared dtypes (class 0 is a valid index) and compare what comes back. Free axes are
+        2, not 1: a reflection pad (the AdaIN decoder) needs two pixels to reflect."""
         probe = {
-            t.name: np.zeros(concrete_shape(t.shape, batch=2), np.float32) for t in self.spec.inputs
+            t.name: np.zeros(concrete_shape(t.shape, batch=2), t.dtype) for t in self.spec.inputs
         }
+        outputs = self._run(probe)
         for tensor in self.spec.outputs:
-            check_shape(self._run(probe)[tensor.name].shape, tensor, f"{self.spec.name} output")
+            output = outputs[tensor.name]
+            check_shape(output.shape, tensor, f"{self.spec.name} output")
+            if output.dtype.name != returned_dtype(tensor.dtype):
+                raise ModelError(
+                    f"{self.spec.name}: the manifest declares output {tensor.name!r} as "
+                    f"{tensor.dtype} (networks.{self.spec.name}.outputs.{tensor.name}.dtype), "
+                    f"the network returns {output.dtype.name}"
+                )
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        tensor = self._torch.from_numpy(np.ascontiguousarray(array))
+        if tensor.is_floating_point():
+            tensor = tensor.float()  # the weights are float32 (see __init__)
+        return tensor.to(self.choice.device)
 
     def _run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         torch = self._torch
-        args = [
-            torch.from_numpy(np.ascontiguousarray(inputs[t.name], np.float32)).to(
-                self.choice.device
-            )
-            for t in self.spec.inputs
-        ]
+        args = [self._tensor(inputs[t.name]) for t in self.spec.inputs]
         with torch.inference_mode():
             outputs = self._module(*args)
         if isinstance(outputs, torch.Tensor):
@@ -91,6 +116,8 @@ class TorchSession(Session):
                 f"{self.spec.name}: the network returned {len(outputs)} outputs, "
                 f"the manifest declares {len(self.spec.outputs)}"
             )
+        # floats come back as float32 (numpy has no bfloat16); integers and bools as they are
         return {
-            t.name: o.float().cpu().numpy() for t, o in zip(self.spec.outputs, outputs, strict=True)
+            t.name: (o.float() if o.is_floating_point() else o).cpu().numpy()
+            for t, o in zip(self.spec.outputs, outputs, strict=True)
         }

@@ -20,6 +20,9 @@ from studio.core.errors import ManifestError
 MANIFEST_NAME = "manifest.toml"
 MODALITIES = ("image", "audio", "text", "style")
 PRIORS = ("normal", "uniform", "none")
+# element types a network's inputs and outputs may declare; names are numpy's, so a declared
+# dtype is `np.dtype(name)` and needs no table
+DTYPES = ("float32", "float16", "int64", "int32", "uint8", "bool")
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
@@ -36,6 +39,7 @@ class WeightsFile:
 class TensorSpec:
     name: str
     shape: tuple[Dim, ...]
+    dtype: str = "float32"  # one of DTYPES; absent from a manifest means float32
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,10 @@ class _Reader:
             dims.append(dim)
         return tuple(dims)
 
+    def sizes(self, value: Any, name: str) -> tuple[int, ...]:
+        """A shape of fixed sizes only: shape() has refused named axes, so every dim is int."""
+        return tuple(int(dim) for dim in self.shape(value, name, False))
+
     def weights(self, table: Mapping[str, Any], key: str, where: str) -> WeightsFile | None:
         entry = self.get(table, key, where, dict, required=False)
         if entry is None:
@@ -161,8 +169,15 @@ class _Reader:
             name = f"{where}.{key}.{tensor}"
             if not isinstance(spec, dict):
                 raise self.fail(name, "must be a table with a shape")
-            specs.append(TensorSpec(tensor, self.shape(spec.get("shape"), f"{name}.shape", True)))
+            shape = self.shape(spec.get("shape"), f"{name}.shape", True)
+            specs.append(TensorSpec(tensor, shape, self.dtype(spec, name)))
         return tuple(specs)
+
+    def dtype(self, spec: Mapping[str, Any], where: str) -> str:
+        dtype: str = self.get(spec, "dtype", where, str, required=False, default="float32")
+        if dtype not in DTYPES:
+            raise self.fail(f"{where}.dtype", f"{dtype!r} is not one of {', '.join(DTYPES)}")
+        return dtype
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
@@ -198,14 +213,14 @@ def _image_io(
     if key not in io:
         return None, None
     table = reader.get(io, key, "io", dict)
-    shape = reader.shape(table.get("shape"), f"io.{key}.shape", False)
+    shape = reader.sizes(table.get("shape"), f"io.{key}.shape")
     value_range = reader.get(table, "range", f"io.{key}", list, required=False)
     if value_range is None:
-        return shape, None  # type: ignore[return-value]
+        return shape, None
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in value_range)
     if len(value_range) != 2 or not numbers or value_range[0] >= value_range[1]:
         raise reader.fail(f"io.{key}.range", "must be [low, high] numbers with low < high")
-    return shape, (float(value_range[0]), float(value_range[1]))  # type: ignore[return-value]
+    return shape, (float(value_range[0]), float(value_range[1]))
 
 
 def parse_manifest(path: Path) -> Manifest:
@@ -236,7 +251,7 @@ def parse_manifest(path: Path) -> Manifest:
     prior = "none"
     if "latent" in io:
         latent = reader.get(io, "latent", "io", dict)
-        latent_shape = reader.shape(latent.get("shape"), "io.latent.shape", False)
+        latent_shape = reader.sizes(latent.get("shape"), "io.latent.shape")
         prior = reader.get(latent, "prior", "io.latent", str, required=False, default="normal")
         if prior not in PRIORS:
             raise reader.fail("io.latent.prior", f"{prior!r} is not one of {', '.join(PRIORS)}")
@@ -259,9 +274,9 @@ def parse_manifest(path: Path) -> Manifest:
         folder=path.parent,
         networks=networks,
         description=reader.get(data, "description", "", str, required=False, default=""),
-        latent_shape=latent_shape,  # type: ignore[arg-type]
+        latent_shape=latent_shape,
         prior=prior,
-        output_shape=output_shape,  # type: ignore[arg-type]
+        output_shape=output_shape,
         output_range=output_range,
         input_shape=input_shape,
         input_range=input_range,
