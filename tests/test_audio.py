@@ -201,7 +201,7 @@ def test_panel_morphs_generates_and_exports_a_flac_that_restores(
     # no sound device here: playback is off and says why, the rest works
     assert not panel.play_button.isEnabled() and "playback is off" in panel.info.text()
     path = tmp_path / "note.flac"
-    assert window.export_audio_to(path)
+    assert window.export_to(path, panel=window.audio_panel)
     panel.morph.setValue(100)
     panel.pitch.setValue(50)
     panel.release_at.setValue(0.0)
@@ -254,7 +254,7 @@ def test_four_corners_mix_bilinearly_and_a_flac_restores_them(
     request = rendered.args[0].request
     assert request == panel.current_request()
     path = tmp_path / "corners.flac"
-    assert window.export_audio_to(path)
+    assert window.export_to(path, panel=window.audio_panel)
     panel.instrument_c.setCurrentIndex(0)  # back to a morph Piano -> Violin
     panel.instrument_d.setCurrentText("Flute")
     panel.morph.setValue(90)

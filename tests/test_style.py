@@ -140,7 +140,7 @@ def test_style_panel_stylizes_exports_and_restores(
     assert panel.result_box._pixmap.width() == 64
     window.tabs.setCurrentWidget(panel)
     out = tmp_path / "styled.png"
-    assert window.export_style_to(out)
+    assert window.export_to(out, panel=window.style_panel)
     panel.iterations.setValue(99)
     panel.keep_colors.setChecked(False)
     assert window.open_file(out)

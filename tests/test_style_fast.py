@@ -200,7 +200,7 @@ def test_style_panel_previews_the_fast_method_as_the_sliders_move(
     shown(blend=((str(dots), file_sha256(dots), 0.4),))
     window.tabs.setCurrentWidget(panel)
     out = tmp_path / "fast.png"
-    assert window.export_style_to(out)
+    assert window.export_to(out, panel=window.style_panel)
     panel.strength.setValue(90)
     panel.set_blend(None)
     previews = []

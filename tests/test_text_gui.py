@@ -92,7 +92,7 @@ def test_export_and_reopen_restore_text_and_settings(
     generate(qtbot, window, seed=8, temperature=0.6, top_k=20)
     shown = panel.shown_text
     path = tmp_path / "variation.md"
-    assert window.export_text_to(path)
+    assert window.export_to(path, panel=window.text_panel)
     text, provenance = read_text(path)
     assert text == shown and provenance.request.top_k == 20
     panel.seed.setValue(99)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
@@ -37,17 +37,19 @@ from PySide6.QtWidgets import (
 from studio.core.audio_request import AudioRequest
 from studio.core.corners import MORPH_STEPS, Corners, corner_mix, fit_corners
 from studio.core.errors import StudioError
+from studio.core.modalities import Request
 from studio.core.note_sets import SETS
 from studio.core.pitch import note_name
 from studio.core.provenance import Provenance
 from studio.core.results import AudioProgress, AudioResult
-from studio.engine.runtime import AudioControls, ModelRuntime, audio_controls
-from studio.engine.scheduler import Engine, Ticket
+from studio.engine.runtime import AudioControls, audio_controls
+from studio.engine.scheduler import Ticket
 from studio.gui.audio_views import Keyboard, SpectrogramView, WaveformView, XYPad
 from studio.gui.bridge import EngineBridge
-from studio.gui.image_panel import SPIN_MAX_SEED
 from studio.gui.model_panel import ModelPanel
+from studio.gui.panel import PanelContext
 from studio.gui.playback import Player
+from studio.gui.seed_box import SPIN_MAX_SEED
 from studio.media.audio import write_audio
 
 TIMBRE_SLIDERS = 3  # the first principal directions of the timbre space
@@ -57,15 +59,11 @@ SLIDER_STEPS = 100  # per standard deviation
 class AudioPanel(ModelPanel):
     modality = "audio"
 
-    failed = Signal(str, str)  # subject, reason
-    status = Signal(str)
     rendered = Signal(object)  # AudioResult, finished or stopped, once shown
     setRendered = Signal(object)  # list[Path] a note set wrote
 
-    def __init__(
-        self, engine: Engine, runtime: ModelRuntime, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(engine, runtime, parent)
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
         self.controls: AudioControls | None = None
         self.result: AudioResult | None = None
         self._partial: AudioResult | None = None
@@ -290,10 +288,12 @@ class AudioPanel(ModelPanel):
             seed=self.seed.value(),
         )
 
-    def apply_request(self, request: AudioRequest) -> None:
+    def apply_request(self, request: Request) -> None:
         """Show a request's settings (a dropped export). One or two instruments become a
         morph A -> B on the top row; three or four go on the corners (see `fit_corners`),
         more than four are cut to the four heaviest."""
+        if not isinstance(request, AudioRequest):
+            return
         self.set_model(request.model_id)
         weights = dict(request.mix)
         if len(weights) > 2:
@@ -429,15 +429,29 @@ class AudioPanel(ModelPanel):
         self.failed.emit("Render set", str(error))
 
     # -- files ----------------------------------------------------------------------------
-    def export_to(self, path: Path, overwrite: bool = False) -> None:
+    def has_result(self) -> bool:
+        return self.result is not None
+
+    def suggested_name(self) -> str:
+        if self.result is None:
+            return super().suggested_name()
+        request = self.result.request
+        return f"{request.model_id}-{request.pitch}-seed{request.seed}.flac"
+
+    def export(self, path: Path, overwrite: bool = False) -> None:
         """Write the current note with its settings. Raises StudioError."""
         if self.result is None:
             raise StudioError("nothing has been generated yet")
         result = self.result
         write_audio(path, result.audio, result.sample_rate, result.provenance, overwrite)
 
-    def restore(self, audio: np.ndarray, sample_rate: int, provenance: Provenance) -> None:
-        """An exported note: its settings into the controls, its samples into the views."""
-        if isinstance(provenance.request, AudioRequest):
-            self.apply_request(provenance.request)
+    def restore(self, provenance: Provenance, payload: Any = None) -> list[str]:
+        """An exported note: its settings into the controls, its samples (`payload`:
+        (audio, sample_rate)) into the views."""
+        if not isinstance(provenance.request, AudioRequest):
+            return [f"this file holds {type(provenance.request).__name__} settings"]
+        self.apply_request(provenance.request)
+        if payload is not None:
+            audio, sample_rate = payload
             self._show(AudioResult(audio, sample_rate, provenance, 0.0))
+        return []

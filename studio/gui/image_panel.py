@@ -1,9 +1,10 @@
-"""The Image panel: seed, latent sliders, truncation, sample grid; renders live.
+"""The Image panel: seed, latent sliders, truncation, the family's sampling controls, sample
+grid; renders live.
 
 State is one frozen ImageRequest. Every edit goes through the undo stack as a new request;
 applying a request updates the widgets (without feedback) and submits it to the engine's
 interactive lane, where the newest request wins and stale results are dropped by their
-generation stamp.
+generation stamp. What the controls offer comes from the model's family descriptor.
 """
 
 from __future__ import annotations
@@ -13,92 +14,59 @@ import dataclasses
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from studio.core.descriptor import Capability
 from studio.core.errors import StudioError
+from studio.core.modalities import Request
 from studio.core.priors import MAX_SEED
+from studio.core.provenance import Provenance
 from studio.core.requests import ImageRequest
-from studio.core.results import EncodeResult, ImageResult, Progress
-from studio.engine.runtime import ModelInfo, ModelRuntime, encode_job
-from studio.engine.scheduler import Engine, Ticket
+from studio.core.results import ImageResult, Progress
+from studio.engine.runtime import ModelInfo
+from studio.engine.scheduler import Ticket
 from studio.gui.bridge import EngineBridge
 from studio.gui.canvas import Canvas, to_qimage
-from studio.gui.encoded_view import EncodedView
+from studio.gui.control_form import ControlForm
+from studio.gui.image_encoding import ImageEncoding
+from studio.gui.panel import Panel, PanelContext
+from studio.gui.progress_row import ProgressRow
+from studio.gui.seed_box import SPIN_MAX_SEED, SeedBox
 from studio.gui.sliders import DirectionSliders
-from studio.media.image import read_image
+from studio.gui.state_command import StateCommand
+from studio.media.image import upscale, write_image
 
 GRID = (4, 4)
-PROGRESS_STEPS = 1000  # the progress bar's resolution
-SPIN_MAX_SEED = min(MAX_SEED, 2**31 - 1)  # QSpinBox holds a signed 32-bit int
 
 
-class StateCommand(QUndoCommand):
-    """One edit of the panel's request; consecutive edits with the same merge key (one slider
-    drag) collapse into a single undo step."""
-
-    def __init__(
-        self,
-        panel: ImagePanel,
-        old: ImageRequest,
-        new: ImageRequest,
-        text: str,
-        merge_key: object = None,
-    ) -> None:
-        super().__init__(text)
-        self.panel, self.old, self.new, self.merge_key = panel, old, new, merge_key
-
-    def id(self) -> int:
-        return 1 if self.merge_key is not None else -1
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if isinstance(other, StateCommand) and other.merge_key == self.merge_key:
-            self.new = other.new
-            return True
-        return False
-
-    def redo(self) -> None:
-        self.panel.apply_state(self.new)
-
-    def undo(self) -> None:
-        self.panel.apply_state(self.old)
-
-
-class ImagePanel(QWidget):
+class ImagePanel(Panel):
+    modality = "image"
     rendered = Signal(object)  # ImageResult, after it is shown
-    failed = Signal(str, str)  # model name, reason
-    status = Signal(str)
-    modelChanged = Signal(str)  # model id, after its controls are shown
     pictureEncoded = Signal(object)  # EncodeResult, after the state moved to its latent
     stopped = Signal(object)  # ImageResult: the preview a stopped sampler left
 
-    def __init__(
-        self, engine: Engine, runtime: ModelRuntime, undo: QUndoStack, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.engine, self.runtime, self.undo = engine, runtime, undo
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.undo = context.undo
         self.state: ImageRequest | None = None
         self.info: ModelInfo | None = None
         self.result: ImageResult | None = None
-        self.encoded_result: EncodeResult | None = None
         self._latest: Ticket | None = None
         self._partial: ImageResult | None = None  # the newest preview of an iterative job
         self._submitted_at = 0.0
@@ -109,37 +77,58 @@ class ImagePanel(QWidget):
         self.bridge.progress.connect(self._on_progress)
         self.bridge.cancelled.connect(self._on_cancelled)
         self.bridge.error.connect(self._on_error)
-        self.encode_bridge = EngineBridge(self)
-        self.encode_bridge.result.connect(self._on_encoded)
-        self.encode_bridge.error.connect(self._on_encode_error)
+        self.encoding = ImageEncoding(self)
         self._build()
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
         self.canvas = Canvas()
         self.canvas.cellClicked.connect(self.pick_cell)
+        self.progress_box = ProgressRow()
+        self.progress_box.stop_button.clicked.connect(self.stop)
+        self.progress_box.setVisible(False)
+        self.progress = self.progress_box.bar
+        self.sliders = DirectionSliders()
+        self.sliders.valueEdited.connect(self._direction_edited)
+        self.sliders.dragStarted.connect(self._drag_started)
+        self.sliders.dragFinished.connect(lambda _: setattr(self, "_dragging", None))
+        self.sliders.resetAll.connect(self.reset_directions)
+        self.sampler_box = ControlForm("Sampling")
+        self.sampler_box.edited.connect(lambda changes, text, key: self.edit(text, key, **changes))
+        self.sampler = self.sampler_box.sampler
+        directions = QGroupBox("Directions")
+        QVBoxLayout(directions).addWidget(self.sliders)
+        column_widget = QWidget()
+        column = QVBoxLayout(column_widget)
+        for box in (self._point_box(), self.sampler_box, self.encoding.view, directions):
+            column.addWidget(box)
+        column.addWidget(self._view_box())
+        column.addStretch(1)
+        self.controls = QScrollArea()
+        self.controls.setWidget(column_widget)
+        self.controls.setWidgetResizable(True)
+        self.controls.setMinimumWidth(340)
+        picture = QWidget()
+        picture_column = QVBoxLayout(picture)
+        picture_column.setContentsMargins(0, 0, 0, 0)
+        picture_column.addWidget(self.canvas, 1)
+        picture_column.addWidget(self.progress_box)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(picture)
+        splitter.addWidget(self.controls)
+        splitter.setStretchFactor(0, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self.setEnabled(False)
 
-        self.seed = QSpinBox()
-        self.seed.setRange(0, SPIN_MAX_SEED)
-        self.seed.setKeyboardTracking(False)
-        self.seed.valueChanged.connect(lambda v: self.edit(seed=v, latent=None, text="Change seed"))
-        prev_seed, next_seed, dice = QToolButton(), QToolButton(), QToolButton()
-        prev_seed.setText("◀")
-        prev_seed.setToolTip("Previous seed ([)")
-        prev_seed.setShortcut("[")
-        next_seed.setText("▶")
-        next_seed.setToolTip("Next seed (])")
-        next_seed.setShortcut("]")
-        dice.setText("🎲")
-        dice.setToolTip("Random seed (R)")
-        dice.setShortcut("R")
-        prev_seed.clicked.connect(lambda: self.step_seed(-1))
-        next_seed.clicked.connect(lambda: self.step_seed(+1))
-        dice.clicked.connect(self.random_seed)
-        seed_row = QHBoxLayout()
-        for widget in (self.seed, prev_seed, next_seed, dice):
-            seed_row.addWidget(widget)
-
+    def _point_box(self) -> QGroupBox:
+        """Seed, truncation, the sample grid and encoding."""
+        seed_box = SeedBox()
+        self.seed = seed_box.spin
+        seed_box.typed.connect(lambda v: self.edit("Change seed", seed=v, latent=None))
+        seed_box.stepped.connect(self.step_seed)
+        seed_box.randomised.connect(self.random_seed)
         self.truncate = QCheckBox("Truncate")
         self.truncate.setToolTip("Redraw latent values beyond ±ψ: more typical, less varied")
         self.truncation = QDoubleSpinBox()
@@ -149,28 +138,24 @@ class ImagePanel(QWidget):
         self.truncation.setPrefix("ψ ")
         self.truncate.toggled.connect(lambda _: self._truncation_edited())
         self.truncation.valueChanged.connect(lambda _: self._truncation_edited())
-        self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.05, 2.0)
-        self.temperature.setSingleStep(0.05)
-        self.temperature.setValue(1.0)
-        self.temperature.setToolTip("Scale of the prior draw: lower is cleaner, higher is wilder")
-        self.temperature.valueChanged.connect(
-            lambda v: self.edit(temperature=v, text="Temperature", merge_key=("temperature",))
-        )
-        self.encode_button = QPushButton("Encode picture…")
-        self.encode_button.setToolTip(
-            "Map your own picture into this model's latent space (or drop it on the window)"
-        )
-        self.encode_button.clicked.connect(self._encode_dialog)
         trunc_row = QHBoxLayout()
         trunc_row.addWidget(self.truncate)
         trunc_row.addWidget(self.truncation)
-
         self.grid_button = QPushButton(f"Sample grid {GRID[0]}×{GRID[1]}")
         self.grid_button.setCheckable(True)
         self.grid_button.setToolTip("Show neighbouring seeds; click one to make it current (G)")
         self.grid_button.setShortcut("G")
         self.grid_button.toggled.connect(self.show_grid)
+        point = QGroupBox("Latent point")
+        form = QFormLayout(point)
+        form.addRow("Seed", seed_box)
+        form.addRow(trunc_row)
+        form.addRow(self.grid_button)
+        form.addRow(self.encoding.button)
+        self.encode_button = self.encoding.button
+        return point
+
+    def _view_box(self) -> QGroupBox:
         self.smooth = QCheckBox("Smooth zoom")
         self.smooth.toggled.connect(self.canvas.set_smooth)
         self.export_scale = QSpinBox()
@@ -178,103 +163,94 @@ class ImagePanel(QWidget):
         self.export_scale.setValue(8)
         self.export_scale.setSuffix("×")
         self.export_scale.setToolTip("Export upscale factor (nearest, or smooth if chosen)")
-
-        point = QGroupBox("Latent point")
-        form = QFormLayout(point)
-        form.addRow("Seed", seed_row)
-        form.addRow(trunc_row)
-        form.addRow("Temperature", self.temperature)
-        form.addRow(self.grid_button)
-        form.addRow(self.encode_button)
         view = QGroupBox("View and export")
         view_form = QFormLayout(view)
         view_form.addRow(self.smooth)
         view_form.addRow("Export scale", self.export_scale)
+        return view
 
-        self.sliders = DirectionSliders()
-        self.sliders.valueEdited.connect(self._direction_edited)
-        self.sliders.dragStarted.connect(self._drag_started)
-        self.sliders.dragFinished.connect(lambda _: setattr(self, "_dragging", None))
-        self.sliders.resetAll.connect(self.reset_directions)
-        self.sampler = QComboBox()
-        self.sampler.addItem("DDIM (fast, deterministic at η 0)", "ddim")
-        self.sampler.addItem("DDPM (all 1000 steps)", "ddpm")
-        self.sampler.currentIndexChanged.connect(
-            lambda _: self.edit(sampler=self.sampler.currentData(), text="Sampler")
-        )
-        self.steps = QSpinBox()
-        self.steps.setRange(5, 2000)
-        self.steps.setKeyboardTracking(False)
-        self.steps.valueChanged.connect(lambda v: self.edit(steps=v, text="Steps"))
-        self.eta = QDoubleSpinBox()
-        self.eta.setRange(0.0, 1.0)
-        self.eta.setSingleStep(0.1)
-        self.eta.setPrefix("η ")
-        self.eta.valueChanged.connect(lambda v: self.edit(eta=v, text="Eta", merge_key=("eta",)))
-        self.sampler_box = QGroupBox("Sampler")
-        self.sampler_form = QFormLayout(self.sampler_box)
-        self.sampler_form.addRow(self.sampler)
-        self.sampler_form.addRow("Steps", self.steps)
-        self.sampler_form.addRow("Stochasticity", self.eta)
-        self.sampler_box.setVisible(False)
-        self.encoded = EncodedView()
-        self.encoded.setVisible(False)
-        directions = QGroupBox("Directions")
-        QVBoxLayout(directions).addWidget(self.sliders)
-
-        controls = QWidget()
-        column = QVBoxLayout(controls)
-        column.addWidget(point)
-        column.addWidget(self.sampler_box)
-        column.addWidget(self.encoded)
-        column.addWidget(directions)
-        column.addWidget(view)
-        column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(controls)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(340)
-        self.controls = scroll
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, PROGRESS_STEPS)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop sampling here; the last preview stays (Esc)")
-        self.stop_button.setShortcut("Esc")
-        self.stop_button.clicked.connect(self.stop)
-        progress_row = QHBoxLayout()
-        progress_row.addWidget(self.progress, 1)
-        progress_row.addWidget(self.stop_button)
-        self.progress_box = QWidget()
-        self.progress_box.setLayout(progress_row)
-        self.progress_box.setVisible(False)
-        picture = QWidget()
-        picture_column = QVBoxLayout(picture)
-        picture_column.setContentsMargins(0, 0, 0, 0)
-        picture_column.addWidget(self.canvas, 1)
-        picture_column.addWidget(self.progress_box)
-        splitter.addWidget(picture)
-        splitter.addWidget(scroll)
-        splitter.setStretchFactor(0, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
-        self.setEnabled(False)
-
-    # -- model and state ------------------------------------------------------------------
-    def set_model(self, model_id: str, state: ImageRequest | None = None) -> None:
-        """Switch to `model_id` and render `state` (default: seed 0 at the origin)."""
-        new = state or self.runtime.default_request(model_id)
+    # -- the panel protocol -----------------------------------------------------------------
+    def set_model(self, model_id: str, state: ImageRequest | None = None) -> None:  # type: ignore[override]
+        """Switch to `model_id` and render `state` (default: where that model was left, else
+        seed 0 at the origin with the model's defaults)."""
+        kept = self.remembered(model_id)
+        new = state or (kept if isinstance(kept, ImageRequest) else None)
+        new = new or self.runtime.default_request(model_id)
         if self.state is None:
             self.apply_state(new)
         elif new != self.state:
-            self.undo.push(StateCommand(self, self.state, new, f"Open {model_id}"))
+            self.undo.push(StateCommand(self.apply_state, self.state, new, f"Open {model_id}"))
 
+    def current_model(self) -> str | None:
+        return None if self.state is None else self.state.model_id
+
+    def current_request(self) -> Request | None:
+        return self.state
+
+    def restore(self, provenance: Provenance, payload: Any = None) -> list[str]:
+        request = provenance.request
+        if not isinstance(request, ImageRequest):
+            return [f"this file holds {type(request).__name__} settings, not a picture's"]
+        self.set_model(request.model_id, request)
+        self.export_scale.setValue(provenance.upscale)
+        return []
+
+    def open_plain(self, path: Path, payload: Any = None) -> bool:
+        """A picture of the user's own: encoded by the current model when it can."""
+        if self.info is not None and self.info.can_encode:
+            return self.encoding.encode_file(path)
+        self.failed.emit(
+            path.name,
+            "this image carries no Latent Studio settings; to start from it, choose a model "
+            "that can encode pictures (VAE or flow) and drop it again",
+        )
+        return False
+
+    def has_result(self) -> bool:
+        return self.result is not None and self.state is not None
+
+    def suggested_name(self) -> str:
+        if self.state is None:
+            return super().suggested_name()
+        return f"{self.state.model_id}-seed{self.state.seed}.png"
+
+    def export(self, path: Path, overwrite: bool = False) -> None:
+        """The picture at the chosen upscale, with its settings (and the upscale) inside."""
+        if self.result is None:
+            raise StudioError("nothing has been rendered yet")
+        factor = self.export_scale.value()
+        provenance = dataclasses.replace(self.result.provenance, upscale=factor)
+        pixels = upscale(self.result.pixels, factor, smooth=self.smooth.isChecked())
+        write_image(path, pixels, provenance, overwrite)
+
+    def menu_actions(self) -> list[QAction]:
+        encode = QAction(self.encoding.button.text(), self)
+        encode.triggered.connect(self.encoding.dialog)
+        grid = QAction(self.grid_button.text(), self)
+        grid.triggered.connect(self.grid_button.toggle)
+        randomise = QAction("Random seed", self)
+        randomise.triggered.connect(self.random_seed)
+        return [randomise, grid, encode]
+
+    def current_image(self) -> QImage | None:
+        return self.canvas.image()
+
+    def current_result(self) -> ImageResult | None:
+        return self.result
+
+    def set_controls_visible(self, visible: bool) -> None:
+        self.controls.setVisible(visible)
+
+    def rerender(self) -> None:
+        """Render the current state again (after a device change)."""
+        self.engine.forget_last_request()
+        self.request_render()
+
+    # -- state ----------------------------------------------------------------------------
     def set_state(self, new: ImageRequest, text: str, merge_key: object = None) -> None:
         if self.state is None or new == self.state:
             return
-        self.undo.push(StateCommand(self, self.state, new, text, merge_key))
+        self.undo.push(StateCommand(self.apply_state, self.state, new, text, merge_key))
 
     def edit(self, text: str, merge_key: object = None, **changes: object) -> None:
         if self.state is not None:
@@ -285,87 +261,63 @@ class ImagePanel(QWidget):
         """Show `state` in every control and render it. Called by undo commands."""
         if self.info is None or state.model_id != self.info.manifest.id:
             try:
-                self._load_controls(self.runtime.describe(state.model_id))
+                info = self.runtime.describe(state.model_id)
             except StudioError as exc:
                 self.failed.emit(state.model_id, str(exc))
                 return
+            self.remember(self.state)  # the model left keeps its point
+            self._load_controls(info)
             self.modelChanged.emit(state.model_id)
         self.state = state
         self._show(state)
         self.request_render()
 
     def _load_controls(self, info: ModelInfo) -> None:
+        """The controls this model's family declares."""
         self.info = info
         self.sliders.set_directions(info.direction_names, info.explained_variance)
         self.truncate.setEnabled(info.has_truncation)
         self.truncation.setEnabled(info.has_truncation)
-        self.encode_button.setEnabled(info.can_encode)
-        self.encode_button.setText(info.encode_label if info.can_encode else "Encode picture…")
-        family = info.manifest.family
-        self.sampler_box.setVisible(family in ("diffusion", "rbm"))
-        self.sampler_form.setRowVisible(self.sampler, family == "diffusion")
-        self.sampler_form.setRowVisible(self.eta, family == "diffusion")
-        self.progress_box.setVisible(family in ("diffusion", "pixelcnn", "rbm"))
-        self.encoded.setVisible(False)
-        default_temperature = float(info.manifest.parameters.get("default_temperature", 1.0))
-        self.temperature.setToolTip(
-            f"Scale of the prior draw; this model looks best near {default_temperature:g}"
-        )
+        self.encoding.model_changed(info)
+        self.sampler_box.set_descriptor(info.descriptor, info.manifest.parameters)
+        self.progress_box.setVisible(info.descriptor.can(Capability.STEP_PREVIEWS))
         self.setEnabled(True)
         self.canvas.set_message(f"Rendering {info.manifest.name}…")
 
     def _show(self, state: ImageRequest) -> None:
         with contextlib.ExitStack() as quiet:  # showing a state is not an edit
-            for widget in (
-                self.seed,
-                self.truncate,
-                self.truncation,
-                self.grid_button,
-                self.temperature,
-                self.sampler,
-                self.steps,
-                self.eta,
-            ):
+            for widget in (self.seed, self.truncate, self.truncation, self.grid_button):
                 quiet.enter_context(QSignalBlocker(widget))
             self.seed.setValue(min(state.seed, SPIN_MAX_SEED))
             self.truncate.setChecked(state.truncation is not None)
             if state.truncation is not None:
                 self.truncation.setValue(state.truncation)
             self.grid_button.setChecked(state.grid != (1, 1))
-            self.temperature.setValue(state.temperature)
-            family = self.info.manifest.family if self.info else ""
-            params = self.info.manifest.parameters if self.info else {}
-            sampler = state.sampler or str(params.get("default_sampler", "ddim"))
-            self.sampler.setCurrentIndex(max(0, self.sampler.findData(sampler)))
-            self.steps.setValue(state.steps or int(params.get("default_steps", 25)))
-            # DDPM always runs every training step; RBMs and DDIM take a step count
-            self.steps.setEnabled(sampler == "ddim" or family == "rbm")
-            self.eta.setEnabled(sampler == "ddim")
-            self.eta.setValue(state.eta)
+        self.sampler_box.show_values(state.to_dict())
         self.sliders.show_values(state.offset_map)
 
     # -- edits ------------------------------------------------------------------------------
     def step_seed(self, delta: int) -> None:
         if self.state is not None:
             seed = (self.state.seed + delta) % (SPIN_MAX_SEED + 1)
-            self.edit(seed=seed, latent=None, text="Previous seed" if delta < 0 else "Next seed")
+            self.edit("Previous seed" if delta < 0 else "Next seed", seed=seed, latent=None)
 
     def random_seed(self) -> None:
-        self.edit(seed=random.randrange(SPIN_MAX_SEED + 1), latent=None, text="Random seed")
+        self.edit("Random seed", seed=random.randrange(SPIN_MAX_SEED + 1), latent=None)
 
     def show_grid(self, on: bool) -> None:
         text = "Sample grid" if on else "Single image"
-        self.edit(grid=GRID if on else (1, 1), latent=None, text=text)
+        self.edit(text, grid=GRID if on else (1, 1), latent=None)
 
     def pick_cell(self, row: int, col: int) -> None:
         if self.state is None or self.state.grid == (1, 1):
             return
         seed = (self.state.seed + row * self.state.grid[1] + col) % (MAX_SEED + 1)
-        self.edit(seed=seed, grid=(1, 1), text="Pick from grid")
+        self.edit("Pick from grid", seed=seed, grid=(1, 1))
 
     def _truncation_edited(self) -> None:
         value = self.truncation.value() if self.truncate.isChecked() else None
-        self.edit(truncation=value, text="Truncation", merge_key=("truncation",))
+        self.edit("Truncation", ("truncation",), truncation=value)
 
     def _drag_started(self, name: str) -> None:
         self._drag_serial += 1
@@ -383,7 +335,7 @@ class ImagePanel(QWidget):
         )
 
     def reset_directions(self) -> None:
-        self.edit(offsets=(), text="Reset directions")
+        self.edit("Reset directions", offsets=())
 
     # -- rendering ----------------------------------------------------------------------------
     def request_render(self) -> None:
@@ -397,26 +349,27 @@ class ImagePanel(QWidget):
             self._latest = ticket
             self._partial = None
             self._submitted_at = time.perf_counter()
-            self.progress.setValue(0)
-            self.progress.setFormat("starting…")
+            self.progress_box.starting()
 
     def stop(self) -> None:
         """Stop the running sampler; its last preview becomes the current picture."""
         if self._latest is not None:
             self.engine.cancel(self._latest)
 
+    def _is_latest(self, ticket: Ticket) -> bool:
+        return self._latest is not None and ticket.generation == self._latest.generation
+
     def _on_progress(self, ticket: Ticket, progress: Progress) -> None:
-        if self._latest is None or ticket.generation != self._latest.generation:
+        if not self._is_latest(ticket):
             return
-        self.progress.setValue(round(progress.fraction * PROGRESS_STEPS))
-        self.progress.setFormat(progress.message or "%p%")
+        self.progress_box.report(progress)
         if progress.preview is not None:
             grid = self.state.grid if self.state and self.state.latent is None else (1, 1)
             self.canvas.set_image(to_qimage(progress.preview), grid)
         self._partial = progress.partial
 
     def _on_cancelled(self, ticket: Ticket) -> None:
-        if self._latest is None or ticket.generation != self._latest.generation:
+        if not self._is_latest(ticket):
             return  # replaced by a newer request: that one will paint
         partial = self._partial
         if partial is not None:
@@ -425,19 +378,13 @@ class ImagePanel(QWidget):
             self.status.emit(f"Stopped at step {step}: the preview can be exported")
             self.stopped.emit(partial)
 
-    def rerender(self) -> None:
-        """Render the current state again (after a device change)."""
-        self.engine.forget_last_request()
-        self.request_render()
-
     def _on_result(self, ticket: Ticket, result: ImageResult) -> None:
-        if self._latest is None or ticket.generation != self._latest.generation:
+        if not self._is_latest(ticket):
             return  # stale: a newer request was made since
         self.result = result
         grid = result.request.grid if result.request.latent is None else (1, 1)
         self.canvas.set_image(to_qimage(result.pixels), grid)
-        self.progress.setValue(PROGRESS_STEPS)
-        self.progress.setFormat(f"done in {result.seconds:.1f} s")
+        self.progress_box.done(result.seconds)
         elapsed = (time.perf_counter() - self._submitted_at) * 1000
         p = result.provenance
         note = f"  ⚠ {result.fallback}" if result.fallback else ""
@@ -445,53 +392,20 @@ class ImagePanel(QWidget):
         self.rendered.emit(result)
 
     def _on_error(self, ticket: Ticket, error: BaseException) -> None:
-        if self._latest is None or ticket.generation != self._latest.generation:
+        if not self._is_latest(ticket):
             return
         name = self.info.manifest.name if self.info else "the model"
         self.canvas.set_message(f"{name} could not render:\n{error}")
         self.failed.emit(name, str(error))
 
-    # -- encoding ------------------------------------------------------------------------------
-    def _encode_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            "Encode picture",
-            str(Path.home()),
-            "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif)",
-        )
-        if path:
-            self.encode_file(Path(path))
+    # -- encoding (kept as attributes tests and the window use) -----------------------------
+    @property
+    def encoded(self):  # -> EncodedView
+        return self.encoding.view
+
+    @property
+    def encoded_result(self):  # -> EncodeResult | None
+        return self.encoding.result
 
     def encode_file(self, path: Path) -> bool:
-        """Encode a picture (any size or mode) with the current model, off the GUI thread."""
-        if self.info is None or not self.info.can_encode or self.state is None:
-            name = self.info.manifest.name if self.info else "This model"
-            self.failed.emit(name, "cannot encode pictures: choose a VAE or a flow model")
-            return False
-        try:
-            pixels, _ = read_image(path)
-        except StudioError as exc:
-            self.failed.emit(path.name, str(exc))
-            return False
-        model_id, backend = self.state.model_id, self.state.backend
-        self.engine.submit_batch(
-            lambda: encode_job(self.runtime, model_id, pixels, backend), self.encode_bridge
-        )
-        self.status.emit(f"Encoding {path.name}…")
-        return True
-
-    def _on_encoded(self, _ticket: Ticket, result: EncodeResult) -> None:
-        if self.state is None or result.model_id != self.state.model_id:
-            return  # the user moved to another model meanwhile
-        self.encoded_result = result
-        self.encoded.show_result(result)
-        self.encoded.setVisible(True)
-        latent = tuple(float(v) for v in result.latent.ravel())
-        self.edit(latent=latent, offsets=(), grid=(1, 1), text="Encode picture")
-        self.pictureEncoded.emit(result)
-
-    def _on_encode_error(self, _ticket: Ticket, error: BaseException) -> None:
-        self.failed.emit("Encoding", str(error))
-
-    def current_image(self) -> QImage | None:
-        return self.canvas.image()
+        return self.encoding.encode_file(path)

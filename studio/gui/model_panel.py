@@ -1,29 +1,28 @@
 """What the Audio, Text and Style panels share: a model picker of their modality, their
-layout, and one batch-lane job at a time that Stop cancels."""
+layout, one batch-lane job at a time that Stop cancels, and each model's settings kept while
+another model is shown."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import dataclasses
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QSplitter, QWidget
 
-from studio.engine.runtime import ModelRuntime
-from studio.engine.scheduler import Engine, Job, Ticket
+from studio.core.errors import StudioError
+from studio.core.modalities import Request
+from studio.engine.scheduler import Job, Ticket
 from studio.gui.bridge import EngineBridge
+from studio.gui.panel import Panel, PanelContext
 
 
-class ModelPanel(QWidget):
+class ModelPanel(Panel):
     """A panel whose models are the catalog's models of `modality`, in `model_box`."""
 
-    modality: ClassVar[str]
-
-    def __init__(
-        self, engine: Engine, runtime: ModelRuntime, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.engine, self.runtime = engine, runtime
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self._shown_model: str | None = None
         self.model_box = QComboBox()
-        self.model_box.currentIndexChanged.connect(self._model_picked)
+        self.model_box.currentIndexChanged.connect(self._model_box_changed)
         self.bridge = EngineBridge(self, coalesce_progress=True)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
@@ -62,14 +61,42 @@ class ModelPanel(QWidget):
                 self.model_box.addItem(manifest.name, manifest.id)
         self.model_box.blockSignals(False)
         if self.model_box.count():
-            self._model_picked(0)
+            self._model_box_changed(0)
 
     def set_model(self, model_id: str) -> None:
         index = self.model_box.findData(model_id)
         if index >= 0:
             self.model_box.setCurrentIndex(index)
 
+    def current_model(self) -> str | None:
+        data = self.model_box.currentData()
+        return None if data is None else str(data)
+
+    def _model_box_changed(self, index: int) -> None:
+        """Keep the settings of the model left, show the new one's (its own if it was shown
+        before, else its defaults)."""
+        if self._shown_model is not None:
+            try:
+                left = self.current_request()
+            except StudioError:  # the controls do not make a request yet
+                left = None
+            if left is not None:
+                self.remember(dataclasses.replace(left, model_id=self._shown_model))
+        model_id = self.model_box.itemData(index)
+        self._shown_model = None if model_id is None else str(model_id)
+        self._model_picked(index)
+        kept = self.remembered(self._shown_model) if self._shown_model else None
+        if kept is not None:
+            self.apply_request(kept)
+        if self._shown_model is not None:
+            self.modelChanged.emit(self._shown_model)
+
     def _model_picked(self, index: int) -> None:
+        """Set the controls to the model's defaults."""
+        raise NotImplementedError
+
+    def apply_request(self, request: Request) -> None:
+        """Show a request's settings in the controls."""
         raise NotImplementedError
 
     def _lay_out(self, main: QWidget, side: QWidget) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import (
@@ -40,21 +41,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.catalog import BUNDLED_MODELS
+from studio.core.bundled import assets_dir
 from studio.core.errors import StudioError
 from studio.core.manifest import file_sha256
+from studio.core.modalities import Request
 from studio.core.provenance import Provenance
 from studio.core.results import ImageResult, Progress
 from studio.core.style_request import StyleRequest
-from studio.engine.runtime import ModelRuntime
-from studio.engine.scheduler import Engine, Ticket
+from studio.engine.scheduler import Ticket
 from studio.gui.canvas import to_qimage
-from studio.gui.image_panel import SPIN_MAX_SEED
 from studio.gui.model_panel import ModelPanel
+from studio.gui.panel import PanelContext
+from studio.gui.seed_box import SPIN_MAX_SEED
 from studio.media.image import write_image
 
 PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.bmp)"
-GALLERY = BUNDLED_MODELS.parent / "assets" / "styles"
+GALLERY = assets_dir() / "styles"
 PERCENT = 100  # slider steps per 1.0
 DRAG_SIDE = 256  # while a slider is held the preview renders this small (91 ms, 251 at 512)
 
@@ -92,19 +94,10 @@ class PictureBox(QLabel):
 
 class StylePanel(ModelPanel):
     modality = "style"
-    failed = Signal(str, str)
-    status = Signal(str)
     rendered = Signal(object)  # ImageResult, finished or stopped
 
-    def __init__(
-        self,
-        engine: Engine,
-        runtime: ModelRuntime,
-        current_image=None,  # () -> ImageResult | None: the Image panel's picture
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(engine, runtime, parent)
-        self.current_image = current_image
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
         self.content_path: Path | None = None
         self.style_path: Path | None = None
         self.blend_path: Path | None = None
@@ -235,12 +228,11 @@ class StylePanel(ModelPanel):
 
     @property
     def method(self) -> str:
-        """The chosen model's method: AdaIN decoders are fast, feature networks optimise."""
+        """The chosen model's method, as its family declares it (AdaIN: fast)."""
         model_id = self.model_box.currentData()
         if model_id is None:
             return "optimize"
-        family = self.runtime.catalog.get(str(model_id)).family
-        return "fast" if family == "adain" else "optimize"
+        return str(self.runtime.descriptor(str(model_id)).extra.get("method", "optimize"))
 
     def _model_picked(self, index: int) -> None:
         fast = self.method == "fast"
@@ -311,8 +303,8 @@ class StylePanel(ModelPanel):
         self.set_content(self._keep_picture(lambda path: image.save(str(path)), "pasted"))
 
     def content_from_image_panel(self) -> None:
-        result = self.current_image() if self.current_image else None
-        if result is None:
+        result = self.context.result_of("image")
+        if not isinstance(result, ImageResult):
             self.failed.emit("Style", "the Image panel has no picture yet")
             return
         stem = f"{result.request.model_id}-seed{result.request.seed}"
@@ -447,16 +439,40 @@ class StylePanel(ModelPanel):
             self.failed.emit("Style", str(error))
 
     # -- files ----------------------------------------------------------------------------
-    def export_to(self, path: Path, overwrite: bool = False) -> None:
+    def has_result(self) -> bool:
+        return self.result is not None
+
+    def suggested_name(self) -> str:
+        return "stylized.png"
+
+    def export(self, path: Path, overwrite: bool = False) -> None:
         if self.result is None:
             raise StudioError("nothing has been stylized yet")
         write_image(path, self.result.pixels, self.result.provenance, overwrite=overwrite)
 
-    def restore(self, provenance: Provenance) -> str | None:
-        """Settings of an exported result into the controls; None, or which picture is gone."""
+    def current_result(self) -> ImageResult | None:
+        return self.result
+
+    def open_plain(self, path: Path, payload: Any = None) -> bool:
+        """A picture without settings dropped on the window becomes the content photo."""
+        self.set_content(path)
+        return True
+
+    def apply_request(self, request: Request) -> None:
+        """The settings of a model left earlier (the pictures stay the ones shown now)."""
+        if not isinstance(request, StyleRequest):
+            return
+        self.strength.setValue(round(request.strength * PERCENT))
+        self.keep_colors.setChecked(request.keep_colors)
+        self.color_method.setCurrentIndex(max(0, self.color_method.findData(request.color_method)))
+        self.side.setValue(request.size)
+        self.iterations.setValue(request.iterations)
+
+    def restore(self, provenance: Provenance, payload: Any = None) -> list[str]:
+        """Settings of an exported result into the controls; warns of pictures that are gone."""
         request = provenance.request
         if not isinstance(request, StyleRequest):
-            return None
+            return [f"this file holds {type(request).__name__} settings"]
         paths = [request.content, *(path for path, _, _ in request.styles())]
         missing = [path for path in paths if not Path(path).is_file()]
         self._restoring = True
@@ -478,4 +494,4 @@ class StylePanel(ModelPanel):
         self.seed.setValue(min(request.seed, SPIN_MAX_SEED))
         self._restoring = False
         self._settings_changed()
-        return f"missing: {', '.join(missing)}" if missing else None
+        return [f"a source picture is missing: {', '.join(missing)}"] if missing else []

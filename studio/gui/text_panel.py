@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
@@ -32,13 +33,14 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.errors import StudioError
+from studio.core.modalities import Request
 from studio.core.provenance import Provenance
 from studio.core.results import TextProgress, TextResult
 from studio.core.text_request import MAX_NEW_TOKENS, TextRequest
-from studio.engine.runtime import ModelRuntime
-from studio.engine.scheduler import Engine, Ticket
-from studio.gui.image_panel import SPIN_MAX_SEED
+from studio.engine.scheduler import Ticket
 from studio.gui.model_panel import ModelPanel
+from studio.gui.panel import PanelContext
+from studio.gui.seed_box import SPIN_MAX_SEED
 from studio.media.text import write_text
 
 REPAINT_MS = 33  # streamed text is painted at most this often, however fast tokens come
@@ -74,14 +76,10 @@ class Variation:
 class TextPanel(ModelPanel):
     modality = "text"
 
-    failed = Signal(str, str)  # subject, reason
-    status = Signal(str)
     finished = Signal(object)  # Variation, once it is in the history
 
-    def __init__(
-        self, engine: Engine, runtime: ModelRuntime, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(engine, runtime, parent)
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
         self.request: TextRequest | None = None  # of the run shown (running or done)
         self.history: list[Variation] = []
         self._streamed = ""
@@ -198,8 +196,10 @@ class TextPanel(ModelPanel):
             use_cache=self.use_cache.isChecked(),
         )
 
-    def apply_request(self, request: TextRequest) -> None:
+    def apply_request(self, request: Request) -> None:
         """Show `request`'s settings in the controls (a restored file, a variation)."""
+        if not isinstance(request, TextRequest):
+            return
         self.set_model(request.model_id)
         self.prompt.setPlainText(request.prompt)
         self.temperature.setValue(request.temperature)
@@ -344,7 +344,16 @@ class TextPanel(ModelPanel):
         row = self.history_list.currentRow()
         return self.history[row] if 0 <= row < len(self.history) else None
 
-    def export_to(self, path: Path, overwrite: bool = False) -> None:
+    def has_result(self) -> bool:
+        return self.current_variation is not None
+
+    def suggested_name(self) -> str:
+        variation = self.current_variation
+        if variation is None:
+            return super().suggested_name()
+        return f"{variation.request.model_id}-seed{variation.request.seed}.md"
+
+    def export(self, path: Path, overwrite: bool = False) -> None:
         """Write the shown variation with its settings. Raises StudioError."""
         variation = self.current_variation
         if variation is None:
@@ -352,15 +361,23 @@ class TextPanel(ModelPanel):
         text = variation.request.prompt + variation.completion
         write_text(path, text, variation.provenance, overwrite)
 
-    def restore(self, text: str, provenance: Provenance) -> None:
-        """An exported file: its settings into the controls, its text into the output."""
+    def restore(self, provenance: Provenance, payload: Any = None) -> list[str]:
+        """An exported file: its settings into the controls, its text (`payload`) into the
+        output."""
         request = provenance.request
         if not isinstance(request, TextRequest):
-            return
+            return [f"this file holds {type(request).__name__} settings, not a text's"]
+        text = str(payload or "")
         self.apply_request(request)
         self.request = request
         body = text[len(request.prompt) :] if text.startswith(request.prompt) else text
         self._finish(Variation(request, body, provenance, stopped=False))
+        return []
+
+    def open_plain(self, path: Path, payload: Any = None) -> bool:
+        """Any other text file becomes the prompt."""
+        self.prompt.setPlainText(str(payload or ""))
+        return True
 
 
 def _spin(low: float, high: float, step: float, value: float, tip: str) -> QDoubleSpinBox:
