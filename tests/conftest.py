@@ -33,6 +33,7 @@ tiny_pixelcnn_folder = _tiny_model("pixelcnn")
 tiny_rbm_folder = _tiny_model("rbm")
 tiny_gpt_folder = _tiny_model("gpt")
 tiny_wavenet_folder = _tiny_model("wavenet")
+tiny_stylegan_folder = _tiny_model("stylegan")
 tiny_adain_folder = _tiny_model("adain")
 
 

@@ -64,9 +64,10 @@ def test_same_seed_same_samples_and_the_settings_matter(runtime: ModelRuntime) -
 def test_onnx_block_and_torch_block_agree(runtime: ModelRuntime) -> None:
     onnx = render(runtime, seed=4, backend="onnx")
     torch_samples = render(runtime, seed=4, backend="torch")
-    agree = np.flatnonzero(onnx != torch_samples)
-    # float32 kernels may split a near-tie in the inverse CDF; until then they are identical
-    assert len(agree) == 0 or agree[0] > 1000
+    differ = np.flatnonzero(onnx != torch_samples)
+    # same draws, same classes: only a near-tie in the inverse CDF (float32 kernels differ in
+    # the last bits) may split, anywhere in the note; measured 0 to 2 of 3,200 samples
+    assert len(differ) <= len(onnx) // 200, differ[:10]
 
 
 def test_a_morph_is_the_weighted_mean_of_the_instruments(runtime: ModelRuntime) -> None:

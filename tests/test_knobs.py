@@ -13,6 +13,7 @@ import pytest
 
 from studio.core.audio_request import AudioRequest
 from studio.core.catalog import Catalog
+from studio.core.errors import RequestError
 from studio.core.manifest import file_sha256
 from studio.core.pitch import cents, harmonic_f0
 from studio.core.results import AudioResult, ImageResult
@@ -110,14 +111,7 @@ def test_each_direction_moves_the_latent_along_its_own_axis(
         "gan-emoji-32",
         "vae-emoji-32",
         "flow-emoji-32",
-        pytest.param(
-            "ddpm-emoji-32",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="bug: one sampler noise stream per grid, not per cell (eta > 0)",
-            ),
-        ),
+        "ddpm-emoji-32",  # its default eta is above 0: each cell draws its own step noise
         "rbm-glyphs-28",
     ],
 )
@@ -339,6 +333,15 @@ def test_instruments_set_the_timbre_vector(runtime: ModelRuntime) -> None:
     expected = 0.75 * table[names.index("Flute")] + 0.25 * table[names.index("Violin")]
     np.testing.assert_allclose(blend.provenance.latent, expected, atol=1e-5)
     assert differ(flute.audio, violin.audio) and differ(flute.audio, blend.audio)
+
+
+def test_an_explicit_timbre_replaces_the_mix(runtime: ModelRuntime) -> None:
+    table = np.asarray(runtime.catalog.get(WAVENET).parameters["timbre_table"], np.float32)
+    middle = tuple(float(v) for v in table[:2].mean(0))
+    played = note(runtime, timbre=middle, mix=(("Flute", 1.0),))
+    np.testing.assert_allclose(played.provenance.latent, middle, atol=1e-6)
+    with pytest.raises(RequestError, match=f"timbre vectors of {table.shape[1]} values, not 3"):
+        note(runtime, timbre=(0.0, 0.0, 0.0))  # the request cannot know the model's length
 
 
 def test_timbre_directions_move_the_timbre_linearly(runtime: ModelRuntime) -> None:

@@ -65,6 +65,15 @@ image_requests = st.builds(
     steps=st.integers(1, 10_000),
     eta=finite(0, 1, open_low=True),
     grid=grids(),
+    category=names,
+    psi=finite(0, 2, default=1.0),
+    truncation_cutoff=st.integers(0, 64),
+    mix_seed=seeds,
+    mix_layers=st.lists(st.integers(0, 63), min_size=1, max_size=6, unique=True).map(
+        lambda v: tuple(sorted(v))
+    ),
+    noise=finite(0, 4, default=1.0),
+    fixed_noise=st.just(False),
     backend=backends,
     device=devices,
 )
@@ -262,8 +271,8 @@ def test_an_invalid_value_gives_a_request_error_naming_the_field(cls, data) -> N
     assert words in str(caught.value)
 
 
-# Wrong JSON types: only the typed error may escape (the message names the value, not
-# always the field: see the report). Lenient conversions that parse are not listed here.
+# Wrong JSON types: only the typed error may escape, and it names the field. Nothing is
+# converted: an integer field takes no float or boolean, a flag no text, a text field no number.
 WRONG_TYPES = [
     (ImageRequest, "seed", "seven"),
     (ImageRequest, "seed", None),
@@ -304,6 +313,41 @@ WRONG_TYPES = [
     (StyleRequest, "iterations", None),
     (StyleRequest, "blend", [1]),
     (StyleRequest, "blend", [["b.png", "ab"]]),
+    # values a loose reader would convert into something the file does not say
+    (ImageRequest, "seed", 1.5),
+    (ImageRequest, "seed", True),
+    (ImageRequest, "steps", 2.0),
+    (ImageRequest, "model_id", 5),
+    (ImageRequest, "sampler", 1),
+    (ImageRequest, "grid", [1.0, 2]),
+    (ImageRequest, "grid", [1, 2, 3]),
+    (ImageRequest, "latent", [True]),
+    (ImageRequest, "latent", "0.5"),
+    (ImageRequest, "offsets", {"PC1": True}),
+    (ImageRequest, "backend", None),
+    (ImageRequest, "mix_layers", [1.0]),
+    (ImageRequest, "fixed_noise", "yes"),
+    (ImageRequest, "psi", "1"),
+    (TextRequest, "use_cache", "false"),
+    (TextRequest, "use_cache", 0),
+    (TextRequest, "max_tokens", 3.0),
+    (TextRequest, "top_k", False),
+    (TextRequest, "prompt", 5),
+    (AudioRequest, "pitch", True),
+    (AudioRequest, "pitch", 60.5),
+    (AudioRequest, "seed", 2.0),
+    (AudioRequest, "mix", {"Flute": True}),
+    (AudioRequest, "timbre", ["a"]),
+    (AudioRequest, "timbre", "0.5"),
+    (AudioRequest, "device", 0),
+    (StyleRequest, "keep_colors", "no"),
+    (StyleRequest, "keep_colors", 1),
+    (StyleRequest, "size", 512.0),
+    (StyleRequest, "iterations", True),
+    (StyleRequest, "content", None),
+    (StyleRequest, "blend", "b.png"),
+    (StyleRequest, "blend", [["b.png", "ab", "0.5"]]),
+    (StyleRequest, "blend", [["b.png", 7, 0.5]]),
 ]
 
 
@@ -312,10 +356,26 @@ WRONG_TYPES = [
     WRONG_TYPES,
     ids=[f"{c.__name__}.{f}={v!r}" for c, f, v in WRONG_TYPES],
 )
-def test_a_wrong_type_gives_a_request_error(cls, field: str, value: Any) -> None:
+def test_a_wrong_type_gives_a_request_error_naming_the_field(cls, field: str, value: Any) -> None:
     data = {**cls(**REQUIRED[cls]).to_dict(), field: value}
-    with pytest.raises(RequestError):
+    with pytest.raises(RequestError, match=field):
         cls.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("cls", "field", "value"),
+    [
+        (ImageRequest, "temperature", 2),  # a float field takes a JSON integer
+        (ImageRequest, "offsets", {"PC1": 3}),
+        (ImageRequest, "latent", [0, 1]),
+        (AudioRequest, "mix", {"Flute": 2}),
+        (TextRequest, "top_p", 1),
+        (StyleRequest, "blend", [["b.png", "ab", 1]]),
+    ],
+)
+def test_a_whole_number_is_a_valid_float(cls, field: str, value: Any) -> None:
+    request = cls.from_dict({**cls(**REQUIRED[cls]).to_dict(), field: value})
+    assert through_json(request) == request
 
 
 @pytest.mark.parametrize(
@@ -345,58 +405,59 @@ def test_the_optimize_method_takes_strengths_up_to_100() -> None:
     assert through_json(request) == request
 
 
-# --- known bugs (strict: these start failing when fixed; then drop the mark) -----------------
+# --- repeated names, timbres, non-objects --------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="bug: to_dict collapses a repeated name"
-)
 @pytest.mark.parametrize(
     "request_",
     [
         AudioRequest("m", mix=(("Flute", 0.5), ("Violin", 0.5), ("Flute", 0.5))),
         AudioRequest("m", offsets=(("PC1", 1.0), ("PC1", 1.0))),
+        ImageRequest("m", offsets=(("PC1", 1.0), ("PC2", 0.5), ("PC1", 1.0))),
     ],
-    ids=["mix", "offsets"],
+    ids=["mix", "audio-offsets", "image-offsets"],
 )
-def test_a_repeated_name_survives_json(request_: AudioRequest) -> None:
+def test_a_repeated_name_survives_json(request_: Any) -> None:
     # `studio generate --instrument Flute --instrument Violin --instrument Flute` renders
-    # Flute at 2/3 but its export's settings say 1/2: `--from` then plays another timbre
+    # Flute at 2/3: its export's settings must say so, or `--from` plays another timbre
     assert through_json(request_) == request_
 
 
-@pytest.mark.xfail(
-    strict=True, raises=pytest.fail.Exception, reason="bug: AudioRequest accepts any timbre"
-)
-@pytest.mark.parametrize("timbre", ["ab", [NAN, 0.0], [INF]], ids=["text", "nan", "inf"])
-def test_an_invalid_timbre_gives_a_request_error(timbre: Any) -> None:
-    with pytest.raises(RequestError):
+def test_a_repeated_name_weighs_the_sum_of_its_values() -> None:
+    twice = AudioRequest("m", mix=(("Flute", 0.5), ("Violin", 0.5), ("Flute", 0.5)))
+    assert twice == AudioRequest("m", mix=(("Flute", 1.0), ("Violin", 0.5)))
+    moved = ImageRequest("m", offsets=(("PC1", 1.0), ("PC1", 1.5), ("PC2", 2.0), ("PC2", -2.0)))
+    assert moved.offsets == (("PC1", 2.5),)  # PC2 cancels out: no move
+    with pytest.raises(RequestError, match="weight"):  # each weight is checked, not the sum
+        AudioRequest("m", mix=(("Flute", 1.0), ("Flute", -0.5)))
+
+
+@pytest.mark.parametrize("timbre", ["ab", [NAN, 0.0], [INF], [], [True]], ids=repr)
+def test_an_invalid_timbre_gives_a_request_error_naming_it(timbre: Any) -> None:
+    with pytest.raises(RequestError, match="timbre"):
         AudioRequest.from_dict({"model_id": "m", "timbre": timbre})
+    with pytest.raises(RequestError, match="timbre"):
+        AudioRequest("m", timbre=timbre)
+
+
+def test_a_timbre_given_as_a_list_is_kept_as_a_tuple() -> None:
+    request = AudioRequest("m", timbre=[0.5, 1])  # type: ignore[arg-type]
+    assert request.timbre == (0.5, 1.0)
+    assert hash(request) == hash(AudioRequest("m", timbre=(0.5, 1.0)))
+    assert through_json(request) == request
+    assert AudioRequest.from_dict({"model_id": "m", "timbre": None}).timbre is None  # the mix's
 
 
 NOT_AN_OBJECT = [[], "request", None, 3]
-ATTRIBUTE_ERROR = pytest.mark.xfail(
-    strict=True, raises=AttributeError, reason="bug: AttributeError, not RequestError"
-)
 
 
 @pytest.mark.parametrize(
     ("cls", "data"),
-    [
-        pytest.param(
-            cls,
-            data,
-            marks=[ATTRIBUTE_ERROR]
-            if cls is ImageRequest or (cls is StyleRequest and data in ([], "request"))
-            else [],
-            id=f"{cls.__name__}-{data!r}",
-        )
-        for cls in STRATEGIES
-        for data in NOT_AN_OBJECT
-    ],
+    [(cls, data) for cls in STRATEGIES for data in NOT_AN_OBJECT],
+    ids=[f"{cls.__name__}-{data!r}" for cls in STRATEGIES for data in NOT_AN_OBJECT],
 )
 def test_a_request_that_is_not_an_object_gives_a_request_error(cls, data: Any) -> None:
-    with pytest.raises(RequestError):
+    with pytest.raises(RequestError, match="JSON object"):
         cls.from_dict(data)
 
 
@@ -456,12 +517,47 @@ def test_provenance_survives_every_container(provenance: Provenance) -> None:
             assert read_audio(root / f"a{suffix}")[2] == provenance, suffix
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AttributeError, reason="bug: AttributeError escapes Provenance.from_dict"
+PROVENANCE = {
+    "request": {"model_id": "m"},
+    "model_sha256": "ab",
+    "family": "gan",
+    "backend": "onnx",
+    "provider": "cpu",
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("request", []),
+        ("request", "m"),
+        ("request", None),
+        ("kind", 3),
+        ("model_sha256", 5),
+        ("upscale", 2.0),
+        ("upscale", True),
+        ("preview_step", "3"),
+        ("latent", ["a"]),
+        ("latent", 0.5),
+    ],
 )
-def test_provenance_whose_request_is_not_an_object_gives_a_media_error() -> None:
+def test_a_malformed_provenance_gives_a_media_error_naming_the_field(
+    field: str, value: Any
+) -> None:
     from studio.core.errors import MediaError
 
-    data = {"request": [], "model_sha256": "ab", "family": "gan", "backend": "onnx"}
-    with pytest.raises(MediaError):
-        Provenance.from_dict({**data, "provider": "cpu"})
+    with pytest.raises(MediaError, match=field):
+        Provenance.from_dict({**PROVENANCE, field: value})
+
+
+@pytest.mark.parametrize("data", [[], "provenance", None, 3])
+def test_a_provenance_that_is_not_an_object_gives_a_media_error(data: Any) -> None:
+    from studio.core.errors import MediaError
+
+    with pytest.raises(MediaError, match="JSON object"):
+        Provenance.from_dict(data)
+
+
+def test_an_invalid_request_in_a_provenance_names_its_field() -> None:
+    with pytest.raises(RequestError, match="seed"):
+        Provenance.from_dict({**PROVENANCE, "request": {"model_id": "m", "seed": 1.5}})

@@ -167,4 +167,5 @@ def test_optimisation_keeps_colours_by_matching_the_style_colours(runtime, pictu
     assert not np.array_equal(luminance.pixels, matched.pixels)
     # the photo's mean colour survives either way
     original = np.asarray(Image.open(photo).resize((48, 38)), float).mean((0, 1))
-    assert np.abs(matched.pixels.mean((0, 1)) - original).max() < 40
+    # measured 2.5 levels: the start is the photo and the recoloured style has its mean
+    assert np.abs(matched.pixels.mean((0, 1)) - original).max() < 3.5

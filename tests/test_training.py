@@ -39,12 +39,20 @@ def test_a_few_training_steps_move_the_generator_and_stay_finite(tmp_path: Path)
     assert not torch.equal(generator.body[0].weight, untrained.body[0].weight)
 
 
-def test_diff_augment_keeps_shape_and_gradients() -> None:
-    x = torch.zeros(4, 3, 8, 8, requires_grad=True)
+def test_diff_augment_changes_every_picture_reproducibly_and_keeps_gradients() -> None:
+    x = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    x.requires_grad_(True)
     out = diff_augment(x, torch.Generator().manual_seed(0))
     assert out.shape == x.shape
+    assert torch.equal(out, diff_augment(x, torch.Generator().manual_seed(0)))  # seeded
+    assert not torch.equal(out, diff_augment(x, torch.Generator().manual_seed(1)))
+    # never the identity: every picture is changed by far more than float rounding
+    assert ((out - x).flatten(1).abs().amax(1) > 0.1).all()
+    # the cutout zeroes a half-side square (64 pixels) in every picture; a 2-pixel shift
+    # alone leaves at most 60 pixels zero
+    assert ((out == 0).all(1).flatten(1).sum(1) >= 64).all()
     out.sum().backward()
-    assert x.grad is not None
+    assert x.grad is not None and x.grad.abs().sum() > 0
 
 
 @pytest.mark.skipif(not FONT_PATH.exists(), reason="fonts-noto-color-emoji not installed")

@@ -14,22 +14,28 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 from studio.backends.base import Session
 from studio.core.errors import ModelError
 
-# (iteration, total loss, current picture (H, W, 3) float32 in [0, 1])
-StyleSteps = Generator[tuple[int, float, np.ndarray], None, np.ndarray]
+if TYPE_CHECKING:  # torch is imported when a job starts, never at launch
+    import torch
+
+Rgb = npt.NDArray[np.float32]  # (H, W, 3) in [0, 1]
+# (iteration, total loss, current picture)
+StyleSteps = Generator[tuple[int, float, Rgb], None, Rgb]
 
 COARSE_ABOVE = 512  # a longer side above this is first optimised at half size
 COARSE_SHARE = 2 / 3  # of a stage's iterations, spent at the half size before it
 MIN_SIDE = 16  # shortest side worth optimising (relu4_1 is 1/8 of it) and the runtime's minimum
 
 
-def gram(features):  # torch.Tensor -> torch.Tensor; untyped so torch stays a lazy import
+def gram(features: torch.Tensor) -> torch.Tensor:
     """features (B, C, H, W) -> Gram matrices (B, C, C), normalised by C * H * W."""
     b, c, h, w = features.shape
     flat = features.reshape(b, c, h * w)  # (B, C, HW)
@@ -63,7 +69,7 @@ def optimize_style(
     vgg = session.frozen_module()
     device = session.choice.device  # the device that really runs, for the provenance too
 
-    def tensor(rgb: np.ndarray):
+    def tensor(rgb: npt.NDArray[np.floating]) -> torch.Tensor:
         pixels = torch.from_numpy(np.ascontiguousarray(rgb, np.float32))
         return pixels.permute(2, 0, 1)[None].to(device)
 
@@ -86,26 +92,27 @@ def optimize_style(
     optimiser = torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=20)
     last = [0.0]
 
-    def closure():
+    def closure() -> torch.Tensor:
         optimiser.zero_grad()
         features = vgg(image.clamp(0, 1))
-        loss = F.mse_loss(features[-1], content_target) * content_scale
+        loss: torch.Tensor = F.mse_loss(features[-1], content_target) * content_scale
         for f, target, weight in zip(features, style_targets, style_scales, strict=True):
             loss = loss + F.mse_loss(gram(f), target) * weight
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
         last[0] = loss.item()
         return loss
 
-    def picture() -> np.ndarray:
-        return image.detach().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy().copy()
+    def picture() -> Rgb:
+        rgb: Rgb = image.detach().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
+        return rgb.copy()  # (H, W, 3): not a view of the tensor the next step changes
 
     for iteration in range(1, iterations + 1):
-        optimiser.step(closure)  # type: ignore[no-untyped-call]
+        optimiser.step(closure)  # type: ignore[no-untyped-call]  # torch leaves it unannotated
         yield iteration, last[0], picture()
     return picture()
 
 
-def resize(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+def resize(rgb: npt.NDArray[np.floating], height: int, width: int) -> Rgb:
     """(h, w, 3) float in [0, 1] -> (height, width, 3) float32 in [0, 1]: PIL bicubic (with
     its antialiasing when shrinking) on each channel in float, so nothing is rounded to 8 bits
     between stages."""
@@ -117,7 +124,8 @@ def resize(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
         )
         for c in range(3)
     ]
-    return np.clip(np.stack([np.asarray(c) for c in channels], -1), 0.0, 1.0)
+    resized: Rgb = np.stack([np.asarray(c, np.float32) for c in channels], -1)
+    return np.clip(resized, 0.0, 1.0)
 
 
 def stages(height: int, width: int, iterations: int) -> list[tuple[int, int, int]]:

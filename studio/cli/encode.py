@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ def add_parser(verbs: options.Verbs) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from studio.engine.runtime import ModelRuntime, encode_job
+    from studio.media.files import write_atomic
     from studio.media.image import read_image
 
     catalog = Catalog()
@@ -31,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
         raise MediaError(f"{args.out} already exists; choose another name or --overwrite")
     pixels, _ = read_image(args.image)
     result = run_to_completion(encode_job(ModelRuntime(catalog), args.model, pixels))
-    np.save(args.out, result.latent)
+    buffer = io.BytesIO()
+    np.save(buffer, result.latent)
+    write_atomic(args.out, buffer.getvalue(), overwrite=args.overwrite)
     print(f"wrote {args.out} ({result.latent.size} values)")
     score = (
         f"{result.bits_per_dim:.3f} bits/dim ({result.likelihood})"

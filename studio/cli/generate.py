@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from studio.cli import modalities, options
+from studio.cli import modalities, options, style_space
 from studio.core.catalog import Catalog
+from studio.families.registry import FAMILIES
+
+# every sampler some family offers; a model refuses one its family does not have
+SAMPLERS = sorted({name for f in FAMILIES.values() for name in f.descriptor.sampler_names})
 
 
 def add_parser(verbs: options.Verbs) -> None:
@@ -40,7 +44,7 @@ def add_parser(verbs: options.Verbs) -> None:
     )
     gen.add_argument(
         "--sampler",
-        choices=("ddim", "ddpm"),
+        choices=SAMPLERS,
         default=None,
         help="diffusion sampler (default: the model's)",
     )
@@ -72,11 +76,24 @@ def add_parser(verbs: options.Verbs) -> None:
         metavar="FILE",
         help="reproduce the settings stored in an exported image or text",
     )
+    gen.add_argument(
+        "--sheet",
+        action="store_true",
+        help="with --grid: also write a .tsv beside the .png, one row per sprite with its settings",
+    )
+    gen.add_argument(
+        "--cell",
+        type=int,
+        default=None,
+        metavar="K",
+        help="with --from a grid or sheet: redraw only its cell K (row-major, from 0)",
+    )
     options.add_output(
         gen,
         help=".png, .webp, .jpg; .txt, .md; .wav, .flac",
         overwrite_help="replace an existing file",
     )
+    style_space.add_arguments(gen)
     for modality in modalities.MODALITIES.values():
         modality.add_arguments(gen)
 

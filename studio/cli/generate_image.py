@@ -12,14 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.cli import options
+from studio.cli import options, style_space
 from studio.core.catalog import Catalog
 from studio.core.errors import MediaError, RequestError
+from studio.core.modalities import modality_of
 from studio.core.provenance import Provenance
 from studio.core.requests import ImageRequest
 from studio.core.results import ImageResult
+from studio.core.style_layers import layer_presets
 from studio.engine.run import run_to_completion
 from studio.families.base import ImageJob
+from studio.media.sheet import cell_request, write_sheet
 
 IMAGE_SETTINGS = ("temperature", "sampler", "steps", "eta")
 
@@ -52,8 +55,10 @@ def generate(args: argparse.Namespace, catalog: Catalog) -> int:
         if stored is None:
             raise MediaError(f"{args.source}: carries no Latent Studio settings")
         if not isinstance(stored.request, ImageRequest):
-            raise MediaError(f"{args.source}: holds text settings; give a .txt or .md to --from")
+            raise not_generated(args.source, stored)
         request = stored.request
+        if args.cell is not None:
+            request = cell_request(request, args.cell)
         upscale_factor = stored.upscale
         runtime = ModelRuntime(catalog)
     else:
@@ -67,6 +72,7 @@ def generate(args: argparse.Namespace, catalog: Catalog) -> int:
             "latent": None if args.latent is None else load_latent(args.latent),
             "grid": args.grid,
             **options.given(args, IMAGE_SETTINGS),
+            **style_space.settings(args, layer_presets_of(catalog, args.model)),
         }
         request = runtime.default_request(args.model, **settings)
     stop_at = stored.preview_step if stored is not None else None
@@ -74,12 +80,38 @@ def generate(args: argparse.Namespace, catalog: Catalog) -> int:
     provenance = dataclasses.replace(result.provenance, upscale=upscale_factor)
     options.warn_if_changed(stored, provenance, request.model_id, args.source, "pixels")
     pixels = upscale(result.pixels, upscale_factor)
-    write_image(args.out, pixels, provenance, overwrite=args.overwrite)
+    if args.sheet:
+        write_sheet(args.out, pixels, provenance, overwrite=args.overwrite)
+    else:
+        write_image(args.out, pixels, provenance, overwrite=args.overwrite)
     print(
         f"wrote {args.out} ({pixels.shape[1]}x{pixels.shape[0]}, {options.ran_on(provenance)}, "
         f"{result.seconds * 1000:.1f} ms)"
     )
     return 0
+
+
+def layer_presets_of(catalog: Catalog, model_id: str) -> dict[str, tuple[int, ...]]:
+    """coarse / middle / fine style layers of a style-space model (none for others)."""
+    manifest = catalog.get(model_id)
+    resolutions = manifest.parameters.get("ws_resolutions")
+    if not resolutions or manifest.output_shape is None:
+        return {}
+    return layer_presets(resolutions, manifest.output_shape[-1])
+
+
+def not_generated(source: Path, stored: Provenance) -> MediaError:
+    """The error for a picture whose settings `generate` cannot reproduce: what it holds, by
+    the provenance's kind, and what reproduces it instead."""
+    kind = modality_of(stored.request)
+    if kind.name == "style":
+        return MediaError(
+            f"{source}: holds style transfer settings, which `generate --from` does not "
+            f"reproduce; run `studio stylize` with the pictures and settings that "
+            f"`studio info {source}` lists"
+        )
+    suffixes = " or ".join(kind.suffixes)
+    return MediaError(f"{source}: holds {kind.name} settings; give --from a {suffixes} file")
 
 
 def render(job: ImageJob, stop_at: int | None) -> ImageResult:

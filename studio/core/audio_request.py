@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from studio.core.errors import RequestError
+from studio.core.fields import Fields, finite_numbers, summed
 from studio.core.priors import check_seed
 from studio.core.requests import PictureRef, check_compute, offsets_of
 
 MAX_SECONDS = 8.0
 
 
-def _mix(
-    values: Mapping[str, float] | tuple[tuple[str, float], ...],
-) -> tuple[tuple[str, float], ...]:
-    items = values.items() if isinstance(values, Mapping) else values
-    cleaned = tuple(sorted((str(name), float(weight)) for name, weight in items if weight != 0))
-    if any(not math.isfinite(w) or w < 0 for _, w in cleaned):
+def _mix(values: object) -> tuple[tuple[str, float], ...]:
+    """Instrument weights as sorted (name, weight) pairs, one per name: an instrument given
+    twice weighs the sum of its weights (Flute 0.5 twice is Flute 1.0), so a request and its
+    JSON hold the same mix. Zero weights are dropped."""
+    totals = summed(values, "instrument weight", nonnegative=True)
+    if not all(math.isfinite(w) for w in totals.values()):  # huge weights overflow a sum
         raise RequestError("instrument weights must be finite and not negative")
-    return cleaned
+    return tuple(sorted((name, w) for name, w in totals.items() if w != 0))
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class AudioRequest:
             raise RequestError(f"release_at must be 0 to {MAX_SECONDS} s, got {self.release_at}")
         if not (math.isfinite(self.temperature) and 0.05 <= self.temperature <= 2.0):
             raise RequestError(f"temperature must be 0.05 to 2, got {self.temperature}")
+        if self.timbre is not None:  # its length is the model's: the family checks it
+            object.__setattr__(self, "timbre", finite_numbers(self.timbre, "timbre"))
         check_compute(self.backend, self.device)
 
     def pictures(self) -> tuple[PictureRef, ...]:
@@ -83,23 +85,19 @@ class AudioRequest:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> AudioRequest:
+    def from_dict(cls, data: object) -> AudioRequest:
         """Inverse of to_dict; raises RequestError naming the bad key."""
-        try:
-            return cls(
-                model_id=str(data["model_id"]),
-                pitch=int(data.get("pitch", 60)),
-                mix=_mix(dict(data.get("mix", {}))),
-                offsets=offsets_of(dict(data.get("offsets", {}))),
-                timbre=None if data.get("timbre") is None else tuple(data["timbre"]),
-                seconds=float(data.get("seconds", 1.0)),
-                release_at=None if data.get("release_at") is None else float(data["release_at"]),
-                temperature=float(data.get("temperature", 1.0)),
-                seed=int(data.get("seed", 0)),
-                backend=str(data.get("backend", "auto")),
-                device=str(data.get("device", "auto")),
-            )
-        except KeyError as exc:
-            raise RequestError(f"request is missing {exc.args[0]!r}") from exc
-        except (TypeError, ValueError) as exc:
-            raise RequestError(f"request has an invalid value ({exc})") from exc
+        fields = Fields(data)
+        return cls(
+            model_id=fields.required_text("model_id"),
+            pitch=fields.integer("pitch", 60),
+            mix=_mix(fields.named_numbers("mix")),
+            offsets=offsets_of(fields.named_numbers("offsets")),
+            timbre=fields.optional_numbers("timbre"),
+            seconds=fields.number("seconds", 1.0),
+            release_at=fields.optional_number("release_at"),
+            temperature=fields.number("temperature", 1.0),
+            seed=fields.integer("seed", 0),
+            backend=fields.text("backend", "auto"),
+            device=fields.text("device", "auto"),
+        )

@@ -22,6 +22,7 @@ class Capability(StrEnum):
     COMPLETE = "complete"  # keeps part of a picture and draws the rest
     LIKELIHOOD = "likelihood"  # scores a picture (bits per dimension)
     STEP_PREVIEWS = "step_previews"  # draws step by step: previews and Stop keep the last
+    STYLE_MIXING = "style_mixing"  # one style per layer: layers can come from another seed
 
 
 @dataclass(frozen=True)

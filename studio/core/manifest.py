@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.core.errors import ManifestError
+from studio.core.errors import ManifestError, ModelError
 
 MANIFEST_NAME = "manifest.toml"
 MODALITIES = ("image", "audio", "text", "style")
@@ -40,6 +40,16 @@ class TensorSpec:
     name: str
     shape: tuple[Dim, ...]
     dtype: str = "float32"  # one of DTYPES; absent from a manifest means float32
+
+    def size(self, axis: int) -> int:
+        """The fixed size of `axis`; ModelError where the manifest names it (a free axis),
+        since a family that reads a size from its network needs a number there."""
+        dim = self.shape[axis]
+        if isinstance(dim, str):
+            raise ModelError(
+                f"tensor {self.name!r}: axis {axis} must have a fixed size, not {dim!r}"
+            )
+        return dim
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def estimate_f0(
         shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c != 0 else 0.0
     else:
         shift = 0.0
-    return sample_rate / (lags[i] + shift)
+    return float(sample_rate / (lags[i] + shift))
 
 
 def harmonic_f0(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from studio.core.errors import RequestError
 
 MAX_SEED = 2**32 - 1
+Latent = npt.NDArray[np.float32]
 
 
 def check_seed(seed: int) -> int:
@@ -17,7 +19,7 @@ def check_seed(seed: int) -> int:
 
 def sample_prior(
     seed: int, shape: tuple[int, ...], prior: str = "normal", truncation: float | None = None
-) -> np.ndarray:
+) -> Latent:
     """float32 array of `shape` drawn from the prior; the same seed gives the same array.
 
     `truncation` (normal prior only) redraws every value whose magnitude exceeds it, the
@@ -39,11 +41,11 @@ def sample_prior(
     return values.astype(np.float32)
 
 
-def lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+def lerp(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating], t: float) -> Latent:
     return ((1.0 - t) * a + t * b).astype(np.float32)
 
 
-def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+def slerp(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating], t: float) -> Latent:
     """Spherical interpolation (Shoemake, 1985): keeps Gaussian latents at a typical norm,
     where lerp would pass through the low-norm middle that a generator rarely saw."""
     a_unit = a / np.linalg.norm(a)
@@ -52,4 +54,7 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     if omega < 1e-6:
         return lerp(a, b, t)
     so = np.sin(omega)
-    return (np.sin((1.0 - t) * omega) / so * a + np.sin(t * omega) / so * b).astype(np.float32)
+    mixed: Latent = (np.sin((1.0 - t) * omega) / so * a + np.sin(t * omega) / so * b).astype(
+        np.float32
+    )
+    return mixed

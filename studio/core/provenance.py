@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Any
 
 from studio.core.errors import MediaError
+from studio.core.fields import Fields
 from studio.core.modalities import MODALITIES, Request, modality_of
 
 PROVENANCE_KEY = "latent-studio"  # PNG iTXt keyword, and the name in other containers
@@ -47,28 +47,25 @@ class Provenance:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Provenance:
-        try:
-            kind = data.get("kind", "image")
-            if kind not in MODALITIES:
-                raise MediaError(f"provenance is of an unknown kind {kind!r}")
-            return cls(
-                request=MODALITIES[kind].request_type.from_dict(data["request"]),
-                model_sha256=str(data["model_sha256"]),
-                family=str(data["family"]),
-                backend=str(data["backend"]),
-                provider=str(data["provider"]),
-                app_version=str(data.get("app_version", "")),
-                latent=tuple(float(v) for v in data.get("latent", ())),
-                upscale=int(data.get("upscale", 1)),
-                preview_step=None
-                if data.get("preview_step") is None
-                else int(data["preview_step"]),
-            )
-        except KeyError as exc:
-            raise MediaError(f"provenance is missing {exc.args[0]!r}") from exc
-        except (TypeError, ValueError) as exc:
-            raise MediaError(f"provenance has an invalid value ({exc})") from exc
+    def from_dict(cls, data: object) -> Provenance:
+        """Inverse of to_dict. A malformed provenance raises MediaError naming the key; the
+        request in it raises RequestError naming its bad field."""
+        fields = Fields(data, "provenance", MediaError)
+        kind = fields.text("kind", "image")
+        if kind not in MODALITIES:
+            raise MediaError(f"provenance is of an unknown kind {kind!r}")
+        request: Request = MODALITIES[kind].request_type.from_dict(fields.mapping("request"))
+        return cls(
+            request=request,
+            model_sha256=fields.required_text("model_sha256"),
+            family=fields.required_text("family"),
+            backend=fields.required_text("backend"),
+            provider=fields.required_text("provider"),
+            app_version=fields.text("app_version", ""),
+            latent=fields.numbers("latent"),
+            upscale=fields.integer("upscale", 1),
+            preview_step=fields.optional_integer("preview_step"),
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Provenance:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from studio.core.audio_request import AudioRequest
 from studio.core.provenance import Provenance
+from studio.core.text_request import TextRequest
 
 
 @dataclass(frozen=True, eq=False)
@@ -18,7 +21,9 @@ class ImageResult:
     fallback: str | None = None  # why it did not run where asked or expected (e.g. no GPU)
 
     @property
-    def request(self):
+    def request(self) -> Any:
+        """The ImageRequest, or the StyleRequest of a style transfer: the caller knows which
+        it asked for (typed as Any until the two results are split: the panels read both)."""
         return self.provenance.request
 
 
@@ -68,8 +73,11 @@ class TextResult:
         return self.tokens / self.seconds if self.seconds > 0 else 0.0
 
     @property
-    def request(self):
-        return self.provenance.request
+    def request(self) -> TextRequest:
+        request = self.provenance.request
+        if not isinstance(request, TextRequest):  # made by a text family, or a bug
+            raise TypeError(f"a text result holds a {type(request).__name__}")
+        return request
 
 
 @dataclass(frozen=True)
@@ -102,8 +110,11 @@ class AudioResult:
         return self.duration / self.seconds if self.seconds > 0 else 0.0
 
     @property
-    def request(self):
-        return self.provenance.request
+    def request(self) -> AudioRequest:
+        request = self.provenance.request
+        if not isinstance(request, AudioRequest):  # made by an audio family, or a bug
+            raise TypeError(f"an audio result holds a {type(request).__name__}")
+        return request
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from studio.core.errors import RequestError
+from studio.core.fields import Fields, as_number, as_text, shown
 from studio.core.priors import check_seed
 from studio.core.requests import PictureRef, check_compute
 
@@ -57,7 +57,7 @@ class StyleRequest:
             raise RequestError(
                 f"color_method must be one of {', '.join(COLOR_METHODS)}, got {self.color_method!r}"
             )
-        blend = tuple((str(p), str(sha), float(w)) for p, sha, w in self.blend)
+        blend = tuple(_blended(entry, k) for k, entry in enumerate(self.blend))
         object.__setattr__(self, "blend", blend)
         weights = [w for _, _, w in blend]
         if any(not (math.isfinite(w) and 0.0 < w <= 1.0) for w in weights) or sum(weights) > 1:
@@ -86,10 +86,36 @@ class StyleRequest:
         return values
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> StyleRequest:
-        try:
-            values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-            values["blend"] = tuple(tuple(entry) for entry in data.get("blend", ()))
-            return cls(**values)
-        except (TypeError, ValueError) as exc:
-            raise RequestError(f"request has an invalid value ({exc})") from exc
+    def from_dict(cls, data: object) -> StyleRequest:
+        """Inverse of to_dict; raises RequestError naming the bad key."""
+        fields = Fields(data)
+        return cls(
+            content=fields.required_text("content"),
+            content_sha256=fields.required_text("content_sha256"),
+            style=fields.required_text("style"),
+            style_sha256=fields.required_text("style_sha256"),
+            model_id=fields.text("model_id", "vgg16-features"),
+            method=fields.text("method", "optimize"),
+            strength=fields.number("strength", 1.0),
+            keep_colors=fields.flag("keep_colors", False),
+            color_method=fields.text("color_method", "luminance"),
+            blend=tuple(_blended(entry, k) for k, entry in enumerate(fields.items("blend"))),
+            size=fields.integer("size", 512),
+            iterations=fields.integer("iterations", 150),
+            seed=fields.integer("seed", 0),
+            backend=fields.text("backend", "auto"),
+            device=fields.text("device", "auto"),
+        )
+
+
+def _blended(entry: object, k: int) -> tuple[str, str, float]:
+    """One [path, sha256, weight] entry of a blend, from JSON."""
+    where = f"blend[{k}]"
+    if not isinstance(entry, list | tuple) or len(entry) != 3:
+        raise RequestError(f"{where} must be a [path, sha256, weight] list, got {shown(entry)}")
+    path, sha256, weight = entry
+    return (
+        as_text(path, f"{where} path"),
+        as_text(sha256, f"{where} sha256"),
+        as_number(weight, f"{where} weight"),
+    )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from studio.core.errors import RequestError
+from studio.core.fields import Fields
 from studio.core.priors import check_seed
 from studio.core.requests import PictureRef, check_compute
 
@@ -58,23 +58,19 @@ class TextRequest:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TextRequest:
+    def from_dict(cls, data: object) -> TextRequest:
         """Inverse of to_dict; raises RequestError naming the bad key."""
-        try:
-            return cls(
-                model_id=str(data["model_id"]),
-                prompt=str(data.get("prompt", "")),
-                seed=int(data.get("seed", 0)),
-                max_tokens=int(data.get("max_tokens", 200)),
-                temperature=float(data.get("temperature", 0.8)),
-                top_k=int(data.get("top_k", 0)),
-                top_p=float(data.get("top_p", 1.0)),
-                repetition_penalty=float(data.get("repetition_penalty", 1.0)),
-                use_cache=bool(data.get("use_cache", True)),
-                backend=str(data.get("backend", "auto")),
-                device=str(data.get("device", "auto")),
-            )
-        except KeyError as exc:
-            raise RequestError(f"request is missing {exc.args[0]!r}") from exc
-        except (TypeError, ValueError) as exc:
-            raise RequestError(f"request has an invalid value ({exc})") from exc
+        fields = Fields(data)
+        return cls(
+            model_id=fields.required_text("model_id"),
+            prompt=fields.text("prompt", ""),
+            seed=fields.integer("seed", 0),
+            max_tokens=fields.integer("max_tokens", 200),
+            temperature=fields.number("temperature", 0.8),
+            top_k=fields.integer("top_k", 0),
+            top_p=fields.number("top_p", 1.0),
+            repetition_penalty=fields.number("repetition_penalty", 1.0),
+            use_cache=fields.flag("use_cache", True),
+            backend=fields.text("backend", "auto"),
+            device=fields.text("device", "auto"),
+        )

@@ -15,6 +15,7 @@ def run_to_completion(
         try:
             progress = next(job)
         except StopIteration as done:
-            return done.value
+            result: R = done.value  # what the generator returned (StopIteration types it Any)
+            return result
         if on_progress is not None:
             on_progress(progress)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
-from math import prod
 from pathlib import Path
 
 import numpy as np
@@ -118,11 +117,13 @@ class ModelRuntime:
         manifest = self.catalog.get(model_id)
         names: tuple[str, ...] = ()
         variance: tuple[float, ...] = ()
-        if manifest.directions_file is not None and manifest.latent_shape is not None:
-            directions = Directions.load(manifest.directions_file, prod(manifest.latent_shape))
+        family = family_for(manifest)
+        size = family.direction_size(manifest)
+        if manifest.directions_file is not None and size is not None:
+            directions = Directions.load(manifest.directions_file, size)
             names = directions.names
             variance = tuple(float(v) for v in directions.explained_variance)
-        descriptor = family_for(manifest).descriptor
+        descriptor = family.descriptor
         size = manifest.input_shape[-1] if manifest.input_shape else None
         return ModelInfo(manifest, descriptor, names, variance, size)
 

@@ -16,8 +16,10 @@ from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
+from studio.backends.base import Session
 from studio.core.descriptor import Control, FamilyDescriptor
 from studio.core.errors import ManifestError, RequestError
 from studio.core.manifest import MANIFEST_NAME, Manifest
@@ -42,14 +44,16 @@ def adain_target(
     content: np.ndarray,
     styles: Sequence[tuple[np.ndarray, np.ndarray, float]],
     strength: float,
-) -> np.ndarray:
+) -> npt.NDArray[np.float32]:
     """content (1, C, h, w) features; styles as (mean, std, weight) with weights summing to 1
     -> strength * AdaIN(content, the mixed statistics) + (1 - strength) * content."""
     mean = sum(weight * m for m, _, weight in styles)
     std = sum(weight * s for _, s, weight in styles)
     content_mean, content_std = channel_statistics(content)
     stylised = std * (content[0] - content_mean) / content_std + mean
-    return (strength * stylised + (1.0 - strength) * content[0])[None].astype(np.float32)
+    blended = strength * stylised + (1.0 - strength) * content[0]  # (C, h, w)
+    target: npt.NDArray[np.float32] = blended[None].astype(np.float32)
+    return target
 
 
 class AdainFamily(Family):
@@ -62,7 +66,7 @@ class AdainFamily(Family):
         extra={"method": "fast"},
     )
 
-    def __init__(self, manifest: Manifest, sessions) -> None:
+    def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
         super().__init__(manifest, sessions)
         parameters = manifest.parameters
         self.encoder_model = str(parameters["encoder_model"])
@@ -105,11 +109,12 @@ class AdainFamily(Family):
             self._features.popitem(last=False)
         return features
 
-    def decode(self, features: np.ndarray) -> np.ndarray:
+    def decode(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """(1, C, h, w) -> picture (8h, 8w, 3) float32 in [0, 1]."""
         session = self.sessions["decoder"]
         image = session.run({session.spec.inputs[0].name: features})
-        return np.clip(next(iter(image.values()))[0].transpose(1, 2, 0), 0.0, 1.0)
+        picture: npt.NDArray[np.float32] = next(iter(image.values()))[0].transpose(1, 2, 0)
+        return np.clip(picture, 0.0, 1.0)
 
 
 def to_multiple(pixels: np.ndarray, multiple: int) -> np.ndarray:

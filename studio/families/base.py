@@ -79,6 +79,13 @@ class Family(ABC):
             )
 
     @classmethod
+    def direction_size(cls, manifest: Manifest) -> int | None:
+        """Length of the vectors in the manifest's directions file: the latent's size, unless
+        the family steers another space (StyleGAN: w)."""
+        shape = manifest.latent_shape
+        return None if shape is None else int(np.prod(shape))
+
+    @classmethod
     def companions(cls, manifest: Manifest) -> Mapping[str, str]:
         """Other models a job of this model needs, role -> model id (an AdaIN decoder's
         feature network). The engine loads them and passes them in the JobContext."""

@@ -6,6 +6,7 @@ after stylising), or recolour the style picture to the photo's mean and covarian
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 
 def _sqrt_and_inverse_sqrt(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -17,7 +18,9 @@ def _sqrt_and_inverse_sqrt(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return root, inverse
 
 
-def match_colours(style: np.ndarray, content: np.ndarray) -> np.ndarray:
+def match_colours(
+    style: npt.NDArray[np.uint8], content: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.uint8]:
     """style (h, w, 3), content (H, W, 3) uint8 -> style (h, w, 3) uint8 recoloured by the
     affine map x -> C_c^1/2 C_s^-1/2 (x - mu_s) + mu_c (the image-analogies variant)."""
     s = style.reshape(-1, 3).astype(np.float64)
@@ -26,10 +29,13 @@ def match_colours(style: np.ndarray, content: np.ndarray) -> np.ndarray:
     root_c, _ = _sqrt_and_inverse_sqrt(np.cov(c, rowvar=False))
     _, inverse_root_s = _sqrt_and_inverse_sqrt(np.cov(s, rowvar=False))
     mapped = (s - mean_s) @ (root_c @ inverse_root_s).T + mean_c
-    return np.clip(mapped, 0, 255).round().astype(np.uint8).reshape(style.shape)
+    matched: npt.NDArray[np.uint8] = np.clip(mapped, 0, 255).round().astype(np.uint8)
+    return matched.reshape(style.shape)
 
 
-def keep_colours(result: np.ndarray, content: np.ndarray) -> np.ndarray:
+def keep_colours(
+    result: npt.NDArray[np.floating], content: npt.NDArray[np.floating]
+) -> npt.NDArray[np.float32]:
     """Luminance-only transfer (Gatys et al. 2017): the result's Y, the content's Cb and Cr
     (BT.601). Both (H, W, 3) float in [0, 1] -> (H, W, 3) float32 in [0, 1]."""
     to_ycc = np.array(
@@ -37,4 +43,7 @@ def keep_colours(result: np.ndarray, content: np.ndarray) -> np.ndarray:
     )
     mixed = content @ to_ycc.T
     mixed[..., 0] = (result @ to_ycc.T)[..., 0]
-    return np.clip(mixed @ np.linalg.inv(to_ycc).T, 0.0, 1.0).astype(np.float32)
+    kept: npt.NDArray[np.float32] = np.clip(mixed @ np.linalg.inv(to_ycc).T, 0.0, 1.0).astype(
+        np.float32
+    )
+    return kept

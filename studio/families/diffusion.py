@@ -60,14 +60,16 @@ class DiffusionFamily(LatentImageFamily):
         if sampler not in names:
             raise RequestError(f"unknown sampler {sampler!r}; choose one of {', '.join(names)}")
         x_T = self.latents(request)
-        rng = np.random.default_rng([request.seed, 1])  # the sampler's own noise, per seed
+        # the sampler's own noise: one stream per cell, from the cell's seed, so that cell k
+        # of a grid is the picture of seed + k (and of its noise alone) at any eta
+        rngs = [np.random.default_rng([seed, 1]) for seed in self.cell_seeds(request)[: len(x_T)]]
         if sampler == "ddpm":
             steps = len(self.betas)
-            job = ddpm_sample(self.predict_noise, x_T, self.betas, rng, self.output_range)
+            job = ddpm_sample(self.predict_noise, x_T, self.betas, rngs, self.output_range)
         else:
             steps = min(request.steps or self.default_steps, len(self.betas))
             job = ddim_sample(
-                self.predict_noise, x_T, self.betas, steps, request.eta, rng, self.output_range
+                self.predict_noise, x_T, self.betas, steps, request.eta, rngs, self.output_range
             )
         started = time.perf_counter()
         yield Progress(0.0, f"{sampler.upper()} step 0/{steps}")

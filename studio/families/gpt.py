@@ -62,9 +62,9 @@ class GptFamily(Family):
         super().__init__(manifest, sessions)
         self.forward = sessions["forward"]
         self.step = sessions["step"]
-        cache_shape = self.step.spec.inputs[2].shape  # (batch, layers, heads, block, head size)
-        self.block = int(self.forward.spec.inputs[0].shape[1])  # type: ignore[arg-type]
-        self.cache_shape = (1, *(int(d) for d in cache_shape[1:]))  # type: ignore[arg-type]
+        cache = self.step.spec.inputs[2]  # (batch, layers, heads, block, head size)
+        self.block = self.forward.spec.inputs[0].size(1)
+        self.cache_shape = (1, *(cache.size(k) for k in range(1, len(cache.shape))))
 
     @classmethod
     def check_manifest(cls, manifest: Manifest) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
+import numpy.typing as npt
 
 from studio.backends.base import Session
 from studio.core.descriptor import Capability, FamilyDescriptor
@@ -54,7 +55,7 @@ class LatentImageFamily(ImageFamily):
                 "('normal' or 'uniform')",
             )
 
-    def latents(self, request: ImageRequest) -> np.ndarray:
+    def latents(self, request: ImageRequest) -> npt.NDArray[np.float32]:
         """(cells, *latent_shape) float32: one prior draw per cell, seeds seed, seed+1, ...
         (wrapping past MAX_SEED) scaled by the temperature, or the request's explicit latent;
         all moved by the same direction offsets."""
@@ -67,9 +68,8 @@ class LatentImageFamily(ImageFamily):
                     f"{self.manifest.id!r} takes {size}"
                 )
             base = np.asarray(request.latent, np.float32).reshape(1, *self.latent_shape)
-            return base + offset
-        rows, cols = request.grid
-        seeds = [(request.seed + k) % (MAX_SEED + 1) for k in range(rows * cols)]
+            return base + offset  # (1, *latent_shape)
+        seeds = self.cell_seeds(request)
         z = np.stack(
             [
                 self.place(
@@ -80,13 +80,20 @@ class LatentImageFamily(ImageFamily):
                 for s in seeds
             ]
         )
-        return (z + offset).astype(np.float32)
+        moved: npt.NDArray[np.float32] = (z + offset).astype(np.float32)
+        return moved
 
-    def place(self, z: np.ndarray, seed: int) -> np.ndarray:
+    @staticmethod
+    def cell_seeds(request: ImageRequest) -> list[int]:
+        """The seed of each grid cell: seed, seed + 1, ... row by row, wrapping past MAX_SEED."""
+        rows, cols = request.grid
+        return [(request.seed + k) % (MAX_SEED + 1) for k in range(rows * cols)]
+
+    def place(self, z: npt.NDArray[np.float32], seed: int) -> npt.NDArray[np.float32]:
         """A prior draw where the model's codes live: through the ex-post mixture if any."""
         return self.expost.place(z, seed) if self.expost is not None else z
 
-    def offset_vector(self, offsets: dict[str, float]) -> np.ndarray:
+    def offset_vector(self, offsets: dict[str, float]) -> npt.NDArray[np.float32]:
         size = int(np.prod(self.latent_shape))
         total = np.zeros(size, np.float32)
         if not offsets:
@@ -104,7 +111,7 @@ class LatentImageFamily(ImageFamily):
             total += value * self.directions.scales[k] * self.directions.vectors[k]
         return total
 
-    def decode(self, latents: np.ndarray) -> np.ndarray:
+    def decode(self, latents: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
         """(N, *latent_shape) -> (N, H, W, 3) uint8, in one session run."""
         input_name = self.generator.spec.inputs[0].name
         output_name = self.generator.spec.outputs[0].name

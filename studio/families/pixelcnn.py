@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 
 from studio.backends.base import Session
 from studio.core.descriptor import Capability, FamilyDescriptor
@@ -38,7 +39,7 @@ class PixelCnnFamily(ImageFamily):
         super().__init__(manifest, sessions)
         self.session = sessions["pixelcnn"]
         self.palette = np.asarray(manifest.parameters["palette"], np.uint8)  # (K, 3)
-        self.size = int(self.session.spec.inputs[0].shape[-1])  # type: ignore[arg-type]
+        self.size = self.session.spec.inputs[0].size(-1)
 
     @classmethod
     def check_manifest(cls, manifest: Manifest) -> None:
@@ -53,10 +54,13 @@ class PixelCnnFamily(ImageFamily):
                 "a PixelCNN needs its palette as a list of [r, g, b]",
             )
 
-    def onehot(self, indices: np.ndarray) -> np.ndarray:
+    def onehot(self, indices: npt.NDArray[np.integer]) -> npt.NDArray[np.float32]:
         """(B, S, S) int -> (B, K, S, S) float32; unknown (-1) pixels are all-zero."""
         k = len(self.palette)
-        return (indices[:, None] == np.arange(k)[None, :, None, None]).astype(np.float32)
+        onehot: npt.NDArray[np.float32] = (
+            indices[:, None] == np.arange(k)[None, :, None, None]
+        ).astype(np.float32)
+        return onehot
 
     def known_pixels(self, request: ImageRequest) -> np.ndarray:
         """(S, S) int: palette indices to keep, -1 where the model draws."""
@@ -124,11 +128,12 @@ class PixelCnnFamily(ImageFamily):
             self.session.choice.fallback,
         )
 
-    def indices(self, pixels: np.ndarray) -> np.ndarray:
+    def indices(self, pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp]:
         """(S, S, 3) uint8 -> (S, S) nearest palette indices."""
         flat = pixels.reshape(-1, 1, 3).astype(np.int32)
-        distance = ((flat - self.palette[None].astype(np.int32)) ** 2).sum(-1)
-        return distance.argmin(1).reshape(pixels.shape[:2])
+        distance = ((flat - self.palette[None].astype(np.int32)) ** 2).sum(-1)  # (S*S, K)
+        nearest: npt.NDArray[np.intp] = distance.argmin(1)
+        return nearest.reshape(pixels.shape[:2])
 
     def encode(self, pixels: np.ndarray) -> EncodeJob:
         """Keep the upper half of a picture (in the palette), erase the rest for completion;
@@ -156,11 +161,15 @@ class PixelCnnFamily(ImageFamily):
         )
 
 
-def softmax(x: np.ndarray) -> np.ndarray:
+def softmax(x: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    probabilities: npt.NDArray[np.floating] = e / e.sum(axis=-1, keepdims=True)
+    return probabilities
 
 
-def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+def log_softmax(x: npt.NDArray[np.floating], axis: int) -> npt.NDArray[np.floating]:
     shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    log_probabilities: npt.NDArray[np.floating] = shifted - np.log(
+        np.exp(shifted).sum(axis=axis, keepdims=True)
+    )
+    return log_probabilities

@@ -36,7 +36,7 @@ class RbmFamily(ImageFamily):
     def __init__(self, manifest: Manifest, sessions: Mapping[str, Session]) -> None:
         super().__init__(manifest, sessions)
         self.hidden, self.visible = sessions["hidden"], sessions["visible"]
-        self.units = int(self.hidden.spec.inputs[0].shape[-1])  # type: ignore[arg-type]
+        self.units = self.hidden.spec.inputs[0].size(-1)
         self.side = round(self.units**0.5)
         self.default_steps = int(GIBBS_SWEEPS.default_for(manifest.parameters))
         self.density = float(manifest.parameters.get("initial_density", 0.2))

@@ -14,6 +14,7 @@ from studio.families.latent_image import GanFamily
 from studio.families.pixelcnn import PixelCnnFamily
 from studio.families.rbm import RbmFamily
 from studio.families.style_features import StyleFeaturesFamily
+from studio.families.stylegan import StyleGanFamily
 from studio.families.vae import VaeFamily
 from studio.families.wavenet import WaveNetFamily
 
@@ -41,6 +42,7 @@ register(GptFamily)
 register(WaveNetFamily)
 register(StyleFeaturesFamily)
 register(AdainFamily)
+register(StyleGanFamily)
 
 
 def family_for(manifest: Manifest) -> type[Family]:

@@ -9,13 +9,16 @@ generator, so a seed fixes the text whatever the settings.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from studio.core.text_request import TextRequest
 
 PENALTY_WINDOW = 256  # tokens of context the repetition penalty looks back over
 
 
-def penalise_repeats(logits: np.ndarray, context: np.ndarray, penalty: float) -> np.ndarray:
+def penalise_repeats(
+    logits: npt.NDArray[np.floating], context: npt.NDArray[np.integer], penalty: float
+) -> npt.NDArray[np.floating]:
     if penalty == 1.0 or len(context) == 0:
         return logits
     seen = np.unique(context[-PENALTY_WINDOW:])
@@ -24,19 +27,21 @@ def penalise_repeats(logits: np.ndarray, context: np.ndarray, penalty: float) ->
     return logits
 
 
-def token_probabilities(logits: np.ndarray, request: TextRequest) -> np.ndarray:
+def token_probabilities(
+    logits: npt.NDArray[np.floating], request: TextRequest
+) -> npt.NDArray[np.float64]:
     """(vocab,) logits -> (vocab,) probabilities after temperature, top-k and top-p.
     Temperature 0 puts all the mass on the likeliest token (greedy)."""
-    logits = logits.astype(np.float64)
+    scaled = logits.astype(np.float64)
     if request.temperature == 0.0:
-        probs = np.zeros_like(logits)
-        probs[int(np.argmax(logits))] = 1.0
-        return probs
-    logits = logits / request.temperature
-    if 0 < request.top_k < len(logits):
-        kth = np.partition(logits, -request.top_k)[-request.top_k]
-        logits = np.where(logits < kth, -np.inf, logits)
-    probs = np.exp(logits - logits.max())
+        greedy = np.zeros_like(scaled)
+        greedy[int(np.argmax(scaled))] = 1.0
+        return greedy
+    scaled = scaled / request.temperature
+    if 0 < request.top_k < len(scaled):
+        kth = np.partition(scaled, -request.top_k)[-request.top_k]
+        scaled = np.where(scaled < kth, -np.inf, scaled)
+    probs: npt.NDArray[np.float64] = np.exp(scaled - scaled.max())
     probs /= probs.sum()
     if request.top_p < 1.0:
         order = np.argsort(-probs, kind="stable")

@@ -20,6 +20,7 @@ from collections.abc import Generator, Mapping
 from dataclasses import replace
 
 import numpy as np
+import numpy.typing as npt
 
 from studio.backends.base import Session
 from studio.core.audio_request import AudioRequest
@@ -60,7 +61,8 @@ def note_loudness(
     after = t >= hold_until
     tail = np.interp(hold_seconds + t[after] - hold_until, frames, curve, right=0.0)
     held[after] = level * tail / max(top, 1e-6)
-    return held.astype(np.float32)
+    per_sample: npt.NDArray[np.float32] = held.astype(np.float32)
+    return per_sample
 
 
 def timbre_directions(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -96,8 +98,8 @@ class WaveNetFamily(Family):
         self.directions, self.spread = timbre_directions(self.table)
         self.loudness_table = np.asarray(parameters.get("loudness_table", []), np.float32)
         self.hold_seconds = float(parameters.get("hold_seconds", 0.0))
-        history = self.session.spec.inputs[0].shape  # (batch, layers, queue, channels)
-        self.history_shape = tuple(int(d) for d in history[1:])  # type: ignore[arg-type]
+        history = self.session.spec.inputs[0]  # (batch, layers, queue, channels)
+        self.history_shape = tuple(history.size(k) for k in range(1, len(history.shape)))
 
     @classmethod
     def check_manifest(cls, manifest: Manifest) -> None:
@@ -118,7 +120,7 @@ class WaveNetFamily(Family):
     def direction_names(self) -> tuple[str, ...]:
         return tuple(f"PC{k + 1}" for k in range(len(self.directions)))
 
-    def mix_weights(self, request: AudioRequest) -> np.ndarray:
+    def mix_weights(self, request: AudioRequest) -> npt.NDArray[np.float64]:
         """(instruments,) weights summing to 1: the request's mix; every instrument alike for
         an explicit timbre vector (it has no mix)."""
         if request.timbre is not None:
@@ -127,7 +129,8 @@ class WaveNetFamily(Family):
         for name, weight in request.mix or ((self.instruments[0], 1.0),):
             if name in self.instruments:
                 weights[self.instruments.index(name)] += weight
-        return weights / max(weights.sum(), 1e-12)
+        normalised: npt.NDArray[np.float64] = weights / max(weights.sum(), 1e-12)
+        return normalised
 
     def release_at(self, request: AudioRequest) -> float | None:
         """When the note's key is let go: the request's time, or so that the release ends

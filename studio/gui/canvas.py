@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPixmap,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+CHECKER = 8  # screen pixels per square of the transparency checkerboard
 
 
 def to_qimage(pixels: np.ndarray) -> QImage:
-    """(H, W, 3) uint8 -> a QImage that owns a copy of the pixels."""
+    """(H, W, 3) RGB or (H, W, 4) straight-alpha RGBA uint8 -> a QImage owning a copy."""
     pixels = np.ascontiguousarray(pixels, np.uint8)
-    h, w, _ = pixels.shape
-    return QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    h, w, c = pixels.shape
+    fmt = QImage.Format.Format_RGBA8888 if c == 4 else QImage.Format.Format_RGB888
+    return QImage(pixels.data, w, h, c * w, fmt).copy()
+
+
+def checkerboard() -> QBrush:
+    """The grey squares shown through transparent pixels, as image editors do."""
+    tile = QPixmap(2 * CHECKER, 2 * CHECKER)
+    tile.fill(QColor(204, 204, 204))
+    painter = QPainter(tile)
+    painter.fillRect(0, 0, CHECKER, CHECKER, QColor(153, 153, 153))
+    painter.fillRect(CHECKER, CHECKER, CHECKER, CHECKER, QColor(153, 153, 153))
+    painter.end()
+    return QBrush(tile)
 
 
 class Canvas(QWidget):
@@ -70,6 +93,8 @@ class Canvas(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.message)
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._smooth)
+        if self._image.hasAlphaChannel():
+            painter.fillRect(self.target_rect(), checkerboard())
         painter.drawImage(self.target_rect(), self._image)
         painter.end()
         if self._fresh:

@@ -21,6 +21,7 @@ from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -50,7 +51,9 @@ from studio.gui.progress_row import ProgressRow
 from studio.gui.seed_box import SPIN_MAX_SEED, SeedBox
 from studio.gui.sliders import DirectionSliders
 from studio.gui.state_command import StateCommand
+from studio.gui.style_mix_box import StyleMixBox
 from studio.media.image import upscale, write_image
+from studio.media.sheet import write_sheet
 
 GRID = (4, 4)
 
@@ -96,11 +99,14 @@ class ImagePanel(Panel):
         self.sampler_box = ControlForm("Sampling")
         self.sampler_box.edited.connect(lambda changes, text, key: self.edit(text, key, **changes))
         self.sampler = self.sampler_box.sampler
+        self.style_box = StyleMixBox()
+        self.style_box.edited.connect(lambda changes, text, key: self.edit(text, key, **changes))
         directions = QGroupBox("Directions")
         QVBoxLayout(directions).addWidget(self.sliders)
         column_widget = QWidget()
         column = QVBoxLayout(column_widget)
-        for box in (self._point_box(), self.sampler_box, self.encoding.view, directions):
+        boxes = (self._point_box(), self.style_box, self.sampler_box, self.encoding.view)
+        for box in (*boxes, directions):
             column.addWidget(box)
         column.addWidget(self._view_box())
         column.addStretch(1)
@@ -230,7 +236,30 @@ class ImagePanel(Panel):
         grid.triggered.connect(self.grid_button.toggle)
         randomise = QAction("Random seed", self)
         randomise.triggered.connect(self.random_seed)
-        return [randomise, grid, encode]
+        sheet = QAction("Export sprite sheet…", self)
+        sheet.triggered.connect(self._sheet_dialog)
+        return [randomise, grid, encode, sheet]
+
+    def _sheet_dialog(self) -> None:
+        if self.state is None or self.state.grid == (1, 1):
+            self.failed.emit("Sprite sheet", "show the sample grid first (G)")
+            return
+        name = f"{self.state.model_id}-sheet-seed{self.state.seed}.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Export sprite sheet", name, "PNG (*.png)")
+        if path:
+            try:
+                self.export_sheet(Path(path), overwrite=True)  # the dialog asked already
+            except StudioError as exc:
+                self.failed.emit("Sprite sheet", str(exc))
+
+    def export_sheet(self, path: Path, overwrite: bool = False) -> tuple[Path, Path]:
+        """The shown grid as one PNG at the export scale, and a .tsv of its cells beside."""
+        if self.result is None:
+            raise StudioError("nothing has been rendered yet")
+        factor = self.export_scale.value()
+        provenance = dataclasses.replace(self.result.provenance, upscale=factor)
+        pixels = upscale(self.result.pixels, factor, smooth=self.smooth.isChecked())
+        return write_sheet(path.with_suffix(".png"), pixels, provenance, overwrite)
 
     def current_image(self) -> QImage | None:
         return self.canvas.image()
@@ -280,6 +309,8 @@ class ImagePanel(Panel):
         self.truncation.setEnabled(info.has_truncation)
         self.encoding.model_changed(info)
         self.sampler_box.set_descriptor(info.descriptor, info.manifest.parameters)
+        side = info.manifest.output_shape[-1] if info.manifest.output_shape else 0
+        self.style_box.set_model(info.descriptor, info.manifest.parameters, side)
         self.progress_box.setVisible(info.descriptor.can(Capability.STEP_PREVIEWS))
         self.setEnabled(True)
         self.canvas.set_message(f"Rendering {info.manifest.name}…")
@@ -294,6 +325,7 @@ class ImagePanel(Panel):
                 self.truncation.setValue(state.truncation)
             self.grid_button.setChecked(state.grid != (1, 1))
         self.sampler_box.show_values(state.to_dict())
+        self.style_box.show_values(state.to_dict())
         self.sliders.show_values(state.offset_map)
 
     # -- edits ------------------------------------------------------------------------------

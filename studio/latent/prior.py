@@ -9,21 +9,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from studio.core.errors import ModelError
 
 
 @dataclass(frozen=True)
 class MixturePrior:
-    weights: np.ndarray  # (K,)
-    means: np.ndarray  # (K, D)
-    cholesky: np.ndarray  # (K, D, D) lower-triangular factors of the covariances
+    weights: npt.NDArray[np.float64]  # (K,)
+    means: npt.NDArray[np.float32]  # (K, D)
+    cholesky: npt.NDArray[np.float32]  # (K, D, D) lower-triangular factors of the covariances
 
-    def place(self, z: np.ndarray, seed: int) -> np.ndarray:
+    def place(self, z: npt.NDArray[np.float32], seed: int) -> npt.NDArray[np.float32]:
         """Map a standard-normal draw z (D,) to the mixture: a component chosen by the seed
         (its own stream, so z keeps its meaning), then mean + L z."""
-        k = np.random.default_rng([seed, 2]).choice(len(self.weights), p=self.weights)
-        return (self.means[k] + self.cholesky[k] @ z.ravel()).astype(np.float32).reshape(z.shape)
+        k = int(np.random.default_rng([seed, 2]).choice(len(self.weights), p=self.weights))
+        placed = self.means[k] + self.cholesky[k] @ z.ravel()  # (D,)
+        return np.asarray(placed, np.float32).reshape(z.shape)
 
     def save(self, path: Path) -> None:
         np.savez(path, weights=self.weights, means=self.means, cholesky=self.cholesky)
@@ -50,7 +52,7 @@ class MixturePrior:
 
 
 def fit_mixture(
-    codes: np.ndarray,
+    codes: npt.NDArray[np.floating],
     components: int = 16,
     iterations: int = 60,
     seed: int = 0,

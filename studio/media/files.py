@@ -34,3 +34,7 @@ def write_atomic(path: Path, data: bytes, overwrite: bool = False) -> None:
         if os.path.exists(temp):
             os.unlink(temp)
         raise MediaError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    except BaseException:  # an interrupt mid-write: no temporary file left behind either
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise

@@ -40,7 +40,7 @@ def image_format(path: Path) -> str:
 
 
 def upscale(pixels: np.ndarray, factor: int, smooth: bool = False) -> np.ndarray:
-    """(H, W, 3) uint8 -> (H*factor, W*factor, 3); nearest keeps small pictures crisp."""
+    """(H, W, C) uint8 -> (H*factor, W*factor, C); nearest keeps small pictures crisp."""
     if factor == 1:
         return pixels
     if not smooth:
@@ -53,7 +53,14 @@ def upscale(pixels: np.ndarray, factor: int, smooth: bool = False) -> np.ndarray
 def encode_image(
     pixels: np.ndarray, fmt: str, provenance: Provenance | None, quality: int = 95
 ) -> bytes:
-    image = Image.fromarray(np.ascontiguousarray(pixels, np.uint8), "RGB")
+    """pixels (H, W, 3) RGB or (H, W, 4) RGBA with straight alpha, uint8. PNG and WebP keep
+    the alpha (WebP losslessly, so a sprite's edges stay exact); JPEG has none, so a
+    transparent picture is laid on white first."""
+    pixels = np.ascontiguousarray(pixels, np.uint8)
+    image = Image.fromarray(pixels, "RGBA" if pixels.shape[-1] == 4 else "RGB")
+    if fmt == "JPEG" and image.mode == "RGBA":
+        ground = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(ground, image).convert("RGB")
     text = provenance.to_json() if provenance else None
     buffer = io.BytesIO()
     if fmt == "PNG":
@@ -63,7 +70,9 @@ def encode_image(
         image.save(buffer, "PNG", pnginfo=info, optimize=False)
     elif fmt == "WEBP":
         extra = {"xmp": _XMP_TEMPLATE.format(xml_escape(text)).encode()} if text else {}
-        image.save(buffer, "WEBP", quality=quality, **extra)
+        lossless = image.mode == "RGBA"
+        # exact: keep the colour under fully transparent pixels too (a round trip is exact)
+        image.save(buffer, "WEBP", quality=quality, lossless=lossless, exact=lossless, **extra)
     else:
         extra = {"comment": f"{PROVENANCE_KEY}:{text}".encode()} if text else {}
         image.save(buffer, "JPEG", quality=quality, **extra)
@@ -77,7 +86,8 @@ def write_image(
     overwrite: bool = False,
     quality: int = 95,
 ) -> Path:
-    """Write pixels (H, W, 3) uint8 to `path` with provenance embedded; returns the path."""
+    """Write pixels (H, W, 3) or (H, W, 4) uint8 to `path` with provenance embedded; returns
+    the path."""
     path = Path(path)
     data = encode_image(pixels, image_format(path), provenance, quality)
     write_atomic(path, data, overwrite)

@@ -9,7 +9,7 @@ from typing import Any
 from torch import nn
 
 from studio.core.errors import ModelError
-from studio.nets import adain, dcgan, flow, gpt, pixelcnn, rbm, unet, vae, vgg, wavenet
+from studio.nets import adain, dcgan, flow, gpt, pixelcnn, rbm, stylegan, unet, vae, vgg, wavenet
 
 ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {}
 
@@ -35,6 +35,8 @@ register("wavenet", wavenet.WaveNet, wavenet.WaveNetConfig)
 register("wavenet-block", wavenet.WaveNetBlock, wavenet.WaveNetConfig)
 register("vgg16-features", vgg.VGGFeatures, vgg.VGGConfig)
 register("adain-decoder", adain.Decoder, adain.DecoderConfig)
+register("stylegan-mapping", stylegan.Mapping, stylegan.StyleGANConfig)
+register("stylegan-synthesis", stylegan.Synthesis, stylegan.StyleGANConfig)
 
 
 def build(name: str, config: Mapping[str, Any]) -> nn.Module:

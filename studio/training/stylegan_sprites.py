@@ -459,7 +459,13 @@ def _quality_summary() -> dict:
     }
 
 
-def export_model(g_ema: Generator, folder: Path, state: dict) -> dict[str, float]:
+def export_model(
+    g_ema: Generator,
+    folder: Path,
+    state: dict,
+    model_id: str = MODEL_ID,
+    name: str = "Dungeon sprites (StyleGAN2)",
+) -> dict[str, float]:
     """Write models/stylegan-sprites-32/: mapping and synthesis as ONNX + safetensors,
     w_avg.npz (per category and global), directions.npz (GANSpace in w), manifest.toml.
     Returns the ONNX vs torch max abs difference of each graph."""
@@ -501,8 +507,8 @@ def export_model(g_ema: Generator, folder: Path, state: dict) -> dict[str, float
     z_shape, ws_shape = ["batch", c.z_dim], ["batch", c.num_ws, c.w_dim]
     r = c.resolution
     manifest = {
-        "id": MODEL_ID,
-        "name": "Dungeon sprites (StyleGAN2)",
+        "id": model_id,
+        "name": name,
         "family": "stylegan",
         "modality": "image",
         "description": (
@@ -538,6 +544,9 @@ def export_model(g_ema: Generator, folder: Path, state: dict) -> dict[str, float
         "io": {
             "latent": {"shape": [c.z_dim], "prior": "normal"},
             "output": {"shape": [c.channels, r, r], "range": [-1.0, 1.0], "alpha": "straight"},
+        },
+        # what studio/families/stylegan.py reads
+        "parameters": {
             "num_ws": c.num_ws,
             "w_dim": c.w_dim,
             "categories": list(CATEGORIES),
@@ -552,7 +561,7 @@ def export_model(g_ema: Generator, folder: Path, state: dict) -> dict[str, float
             # each layer adds strength * noise, so scaling the input scales the noise
             "noise_resolutions": list(c.noise_resolutions),
             "num_noise": c.num_noise,
-            "w_avg": {"file": "w_avg.npz", "per_category": "per_category", "global": "global_"},
+            "w_avg_file": "w_avg.npz",  # per_category (categories, w_dim), global_ (w_dim,)
         },
         "directions": {"file": "directions.npz", "space": "w"},
         "origin": {
@@ -572,7 +581,7 @@ def export_model(g_ema: Generator, folder: Path, state: dict) -> dict[str, float
         "training_steps": int(state["step"]),
         "training_minutes": round(float(state["minutes"]), 1),
         "images_seen": int(state["images_seen"]),
-        **_quality_summary(),
+        **(_quality_summary() if model_id == MODEL_ID else {}),
     }
     write_manifest(folder, manifest)
     log.info("exported %s (onnx vs torch max abs diff %s)", folder, diffs)

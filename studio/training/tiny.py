@@ -137,3 +137,22 @@ def build_tiny_adain(folder: Path, seed: int = 0) -> Path:
     trained = adain.AdaINTrained(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0)
     adain.export_adain(decoder, folder, folder, trained, measure=False, model_id="tiny-adain")
     return folder
+
+
+def build_tiny_stylegan(folder: Path, seed: int = 0) -> Path:
+    """An untrained StyleGAN (8 px, 8-16 channels) exported by the sprite recipe's exporter."""
+    from studio.nets.stylegan import StyleGANConfig
+    from studio.training import stylegan_sprites
+
+    torch.manual_seed(seed)
+    config = StyleGANConfig(z_dim=8, w_dim=8, mapping_layers=2, resolution=8, widths=(16, 8))
+    generator = stylegan_sprites.Generator(config).eval()
+    with torch.no_grad():  # training starts the noise strengths at 0: give the noise a say
+        for name, parameter in generator.named_parameters():
+            if name.endswith("noise_strength"):
+                parameter.fill_(0.5)
+    state = {"step": 0, "images_seen": 0, "minutes": 0.0, "train_sprites": 0}
+    stylegan_sprites.export_model(
+        generator, folder, state, model_id="tiny-stylegan", name="Tiny StyleGAN (untrained)"
+    )
+    return folder

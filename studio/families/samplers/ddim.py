@@ -15,8 +15,15 @@ from __future__ import annotations
 from collections.abc import Generator
 
 import numpy as np
+import numpy.typing as npt
 
-from studio.families.samplers.schedule import NoisePredictor, alphas_cumprod
+from studio.families.samplers.schedule import (
+    Array,
+    NoisePredictor,
+    NoiseSource,
+    alphas_cumprod,
+    standard_noise,
+)
 
 
 def ddim_timesteps(train_steps: int, steps: int) -> np.ndarray:
@@ -26,13 +33,15 @@ def ddim_timesteps(train_steps: int, steps: int) -> np.ndarray:
 
 def ddim_sample(
     eps_fn: NoisePredictor,
-    x_T: np.ndarray,
-    betas: np.ndarray,
+    x_T: Array,
+    betas: npt.NDArray[np.float64],
     steps: int,
     eta: float,
-    rng: np.random.Generator,
+    noise_source: NoiseSource,
     clip: tuple[float, float] | None = (-1.0, 1.0),
-) -> Generator[tuple[int, np.ndarray, np.ndarray], None, np.ndarray]:
+) -> Generator[tuple[int, Array, Array], None, Array]:
+    """Yields (steps done, x_t', x̂_0) after each step; returns x_0. σ z is drawn from
+    `noise_source`: with one generator per row of x_T, each row's draws are its own."""
     abar = alphas_cumprod(betas)
     taus = ddim_timesteps(len(betas), steps)
     x = x_T.astype(np.float64)
@@ -46,7 +55,7 @@ def ddim_sample(
         abar_next = abar[taus[k + 1]] if k + 1 < len(taus) else 1.0
         sigma = eta * np.sqrt((1 - abar_next) / (1 - abar[t]) * (1 - abar[t] / abar_next))
         direction = np.sqrt(max(1.0 - abar_next - sigma**2, 0.0)) * eps
-        noise = sigma * rng.standard_normal(x.shape) if sigma > 0 else 0.0
+        noise = sigma * standard_noise(noise_source, x.shape) if sigma > 0 else 0.0
         x = np.sqrt(abar_next) * x0 + direction + noise
         yield done, x.astype(np.float32), x0.astype(np.float32)
     return x.astype(np.float32)

@@ -15,17 +15,24 @@ from __future__ import annotations
 from collections.abc import Generator
 
 import numpy as np
+import numpy.typing as npt
 
-from studio.families.samplers.schedule import NoisePredictor, alphas_cumprod
+from studio.families.samplers.schedule import (
+    Array,
+    NoisePredictor,
+    NoiseSource,
+    alphas_cumprod,
+    standard_noise,
+)
 
 
 def ddpm_sample(
     eps_fn: NoisePredictor,
-    x_T: np.ndarray,
-    betas: np.ndarray,
-    rng: np.random.Generator,
+    x_T: Array,
+    betas: npt.NDArray[np.float64],
+    noise_source: NoiseSource,
     clip: tuple[float, float] | None = (-1.0, 1.0),
-) -> Generator[tuple[int, np.ndarray, np.ndarray], None, np.ndarray]:
+) -> Generator[tuple[int, Array, Array], None, Array]:
     """Yields (steps done, x_t, predicted x_0) after each step; returns x_0."""
     abar = alphas_cumprod(betas)
     x = x_T.astype(np.float64)
@@ -39,7 +46,7 @@ def ddpm_sample(
         mean = (np.sqrt(abar_prev) * betas[t] / (1.0 - abar[t])) * x0 + (
             np.sqrt(1.0 - betas[t]) * (1.0 - abar_prev) / (1.0 - abar[t])
         ) * x
-        noise = rng.standard_normal(x.shape) if t > 0 else 0.0
+        noise = standard_noise(noise_source, x.shape) if t > 0 else 0.0
         x = mean + np.sqrt(betas[t]) * noise
         yield done, x.astype(np.float32), x0.astype(np.float32)
     return x.astype(np.float32)
