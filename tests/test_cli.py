@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 
 from studio.cli import main
 from studio.media.image import read_image
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_round_trip_reproduces_identical_pixels(
@@ -115,6 +118,9 @@ def test_bad_grid_argument_exits_nonzero(user_models: Path, tmp_path: Path) -> N
         capture_output=True,
         text=True,
         check=False,
+        # the tree under test, not whatever copy of studio is installed
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert result.returncode == 2
     assert "grid must look like 4x4" in result.stderr
