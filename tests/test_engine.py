@@ -189,3 +189,31 @@ def test_cache_is_bounded_in_bytes_and_keeps_recent_entries() -> None:
     assert cache.total_bytes <= 100
     get("huge", 500)  # the newest always stays, alone
     assert len(cache) == 1 and "huge" in cache
+
+
+def test_cancel_stops_only_the_job_it_names(engine: Engine) -> None:
+    rec = Recorder()
+    started, gate, steps = threading.Event(), threading.Event(), []
+    running = engine.submit_batch(gated_job(started, gate, steps), rec)
+    assert started.wait(TIMEOUT)
+    waiting = engine.submit_batch(value_job("second"), rec)
+    engine.cancel(waiting)
+    gate.set()
+    assert engine.wait_idle(TIMEOUT)
+    assert rec.results == [(running.generation, "finished")]
+    assert rec.cancelled == [waiting.generation]
+
+
+def test_the_same_request_runs_again_after_a_stop(engine: Engine) -> None:
+    """After Stop, asking for the same settings again must render, not be dropped as equal."""
+    rec = Recorder()
+    started, gate, steps = threading.Event(), threading.Event(), []
+    first = engine.submit_interactive(("m", 1), gated_job(started, gate, steps), rec)
+    assert first is not None and started.wait(TIMEOUT)
+    engine.cancel(first)
+    gate.set()
+    assert engine.wait_idle(TIMEOUT)
+    again = engine.submit_interactive(("m", 1), value_job("again"), rec)
+    assert again is not None
+    assert engine.wait_idle(TIMEOUT)
+    assert rec.results == [(again.generation, "again")]
